@@ -1,0 +1,69 @@
+"""Settings for Crowd Answers, read from the environment when the app is created."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+
+
+class ConfigError(RuntimeError):
+    """Raised when a setting the chosen environment requires is missing."""
+
+
+def _instance_dir() -> Path:
+    path = Path(os.environ.get("FORUM_INSTANCE_PATH", PROJECT_ROOT / "instance"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _development_secret(instance: Path) -> str:
+    """Generate a secret once and keep it in instance/, so sessions survive restarts."""
+    key_file = instance / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def load(env: str | None = None) -> dict:
+    """Return the settings for `env` ("development", "production" or "testing")."""
+    env = env or os.environ.get("FORUM_ENV", "development")
+    instance = _instance_dir()
+    secret = os.environ.get("FORUM_SECRET_KEY")
+    if not secret:
+        if env == "production":
+            raise ConfigError(
+                "FORUM_SECRET_KEY must be set when FORUM_ENV=production "
+                "(generate one with: python -c 'import secrets; print(secrets.token_hex(32))')"
+            )
+        secret = _development_secret(instance)
+
+    return {
+        "ENV_NAME": env,
+        "SECRET_KEY": secret,
+        "INSTANCE_PATH": str(instance),
+        "SQLALCHEMY_DATABASE_URI": os.environ.get(
+            "FORUM_DATABASE_URL", f"sqlite:///{instance / 'forum.sqlite3'}"
+        ),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SEARCH_INDEX_DIR": os.environ.get("FORUM_SEARCH_INDEX", str(instance / "search-index")),
+        # Flask-Limiter: memory:// for one process, redis://host:6379 for several.
+        "RATELIMIT_STORAGE_URI": os.environ.get("FORUM_RATELIMIT_STORAGE", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_REGISTER": os.environ.get("FORUM_RATELIMIT_REGISTER", "10 per hour"),
+        "RATELIMIT_LOGIN": os.environ.get("FORUM_RATELIMIT_LOGIN", "10 per minute"),
+        "RATELIMIT_POST": os.environ.get("FORUM_RATELIMIT_POST", "20 per minute"),
+        "RATELIMIT_COMMENT": os.environ.get("FORUM_RATELIMIT_COMMENT", "30 per minute"),
+        "RATELIMIT_VOTE": os.environ.get("FORUM_RATELIMIT_VOTE", "60 per minute"),
+        "QUESTIONS_PER_PAGE": int(os.environ.get("FORUM_QUESTIONS_PER_PAGE", "20")),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env == "production",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SECURE": env == "production",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    }

@@ -1,0 +1,78 @@
+"""Crowd Answers: the Flask application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+import config as settings
+
+from .extensions import csrf, db, limiter, login_manager, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: settings from config.py and the environment, then `config` overrides."""
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    _load_settings(app, config or {})
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_template_helpers(app)
+    _register_cli(app)
+    return app
+
+
+def _load_settings(app: Flask, overrides: dict) -> None:
+    env = overrides.get("ENV_NAME")
+    app.config.update(settings.load(env))
+    app.config.update(overrides)
+
+
+def _init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Please sign in to do that."
+    login_manager.login_message_category = "info"
+
+    from .models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .errors import register_error_handlers
+    from .views import accounts, questions
+
+    app.register_blueprint(accounts.bp)
+    app.register_blueprint(questions.bp)
+    register_error_handlers(app)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from . import permissions
+    from .templating import register
+
+    app.jinja_env.globals.update(
+        can_edit=permissions.can_edit,
+        can_delete=permissions.can_delete,
+    )
+    register(app)
+
+
+def _register_cli(app: Flask) -> None:
+    from .cli import forum_cli, users_cli
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(forum_cli)

@@ -1,0 +1,62 @@
+"""Command-line tools: `flask users ...` and `flask forum ...`."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from .models import Role
+from .services import accounts
+from .services.errors import InvalidInput
+
+users_cli = AppGroup("users", help="Manage accounts.")
+forum_cli = AppGroup("forum", help="Demo data and imports.")
+
+
+@users_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--name", "display_name", help="Display name (defaults to the e-mail's local part).")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.CUSTOMER.value)
+@click.password_option(prompt="Password", envvar="FORUM_NEW_USER_PASSWORD")
+def create_user(email: str, display_name: str | None, role: str, password: str) -> None:
+    """Create an account with any role: the way to make staff and moderators."""
+    try:
+        user = accounts.register_user(
+            email, display_name or email.split("@", 1)[0], password, Role(role)
+        )
+    except InvalidInput as error:
+        raise click.ClickException(error.message) from error
+    click.echo(f"Created {user.role} {user.email} (id {user.id}).")
+
+
+@forum_cli.command("seed-demo")
+@click.option("--force", is_flag=True, help="Seed even if the database already has questions.")
+def seed_demo(force: bool) -> None:
+    """Fill an empty database with the project's own demo products, users and threads."""
+    from .demo import seed_demo_data
+
+    created = seed_demo_data(force=force)
+    if created:
+        click.echo(f"Seeded demo data: {created} questions.")
+    else:
+        click.echo("The database already has questions; nothing seeded (use --force).")
+
+
+@forum_cli.command("import-stackexchange")
+@click.argument("path", type=click.Path(exists=True))
+def import_stackexchange(path: str) -> None:
+    """Import one Stack Exchange site (folder of XML files or .7z archive) as one product."""
+    from .importer import import_site
+
+    with click.progressbar(length=0, label="Importing") as bar:
+        def progress(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        result = import_site(path, progress=progress)
+    click.echo(
+        f"Imported {result.site}: {result.questions} questions, {result.answers} answers, "
+        f"{result.comments} comments, {result.users} users "
+        f"({result.skipped} already present) in {result.seconds:.1f}s "
+        f"({result.posts_per_second:.0f} posts/s)."
+    )

@@ -1,0 +1,70 @@
+"""Error pages in the site's layout, or JSON errors for clients that ask for JSON."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .extensions import db
+from .services.errors import ServiceError
+
+TITLES = {
+    400: "That request could not be understood",
+    403: "You can't do that",
+    404: "Page not found",
+    405: "That action is not allowed here",
+    413: "That is too large",
+    429: "Slow down a little",
+    500: "Something went wrong on our side",
+}
+
+
+def wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes[
+        "text/html"
+    ]
+
+
+def render_error(status: int, message: str):
+    if wants_json():
+        return jsonify(error={"status": status, "message": message}), status
+    return (
+        render_template(
+            "errors/error.html", status=status, title=TITLES.get(status, "Error"), message=message
+        ),
+        status,
+    )
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ServiceError)
+    def service_error(error: ServiceError):
+        return render_error(error.status_code, error.message)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        return render_error(
+            400,
+            "Your form had expired or was sent from another site. "
+            "Go back, reload the page and send it again.",
+        )
+
+    @app.errorhandler(429)
+    def too_many(error):
+        return render_error(
+            429,
+            f"You have done that too often ({error.description}). "
+            "Please wait a minute and try again; what you typed is still in the page you came from.",
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        return render_error(error.code or 500, error.description or "")
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        app.logger.exception("Unhandled error", exc_info=error)
+        db.session.rollback()
+        return render_error(500, InternalServerError.description)

@@ -1,0 +1,27 @@
+"""Who may do what: plain predicates used by services (which enforce) and templates (which hide)."""
+
+from __future__ import annotations
+
+from .models import Answer, Comment, Question, User
+
+Post = Question | Answer | Comment
+
+
+def can_edit(user: User | None, post: Post) -> bool:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_moderator:
+        return True
+    return post.author_id == user.id and post.deleted_at is None
+
+
+def can_delete(user: User | None, post: Post) -> bool:
+    return can_edit(user, post)
+
+
+def can_see_deleted(user: User | None) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_staff)
+
+
+def can_post(user: User | None) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)

@@ -1,0 +1,12 @@
+"""Signals emitted after a service commits, for search, moderation and notifications to hook into."""
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+user_registered = _signals.signal("user-registered")
+question_posted = _signals.signal("question-posted")
+answer_posted = _signals.signal("answer-posted")
+comment_posted = _signals.signal("comment-posted")
+post_edited = _signals.signal("post-edited")
+post_deleted = _signals.signal("post-deleted")

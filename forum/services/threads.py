@@ -1,0 +1,105 @@
+"""Read-side queries for question lists and thread pages, loading only what pages show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..models import Answer, Comment, Product, Question, Tag, User
+from ..permissions import can_see_deleted
+from .errors import NotFound
+
+SORTS = {
+    "active": (Question.last_activity_at.desc(), Question.id.desc()),
+    "newest": (Question.created_at.desc(), Question.id.desc()),
+    "unanswered": (Question.created_at.desc(), Question.id.desc()),
+}
+
+
+@dataclass
+class ListFilters:
+    sort: str = "active"
+    product: str | None = None
+    tag: str | None = None
+    page: int = 1
+
+    def __post_init__(self) -> None:
+        if self.sort not in SORTS:
+            self.sort = "active"
+        self.page = max(1, self.page)
+
+
+def list_questions(viewer: User | None, filters: ListFilters, per_page: int) -> Pagination:
+    """One page of questions for the list views, with authors, products and tags preloaded."""
+    query = select(Question).options(
+        selectinload(Question.author), selectinload(Question.product), selectinload(Question.tags)
+    )
+    if not can_see_deleted(viewer):
+        query = query.where(Question.deleted_at.is_(None))
+    if filters.sort == "unanswered":
+        query = query.where(Question.answer_count == 0)
+    if filters.product:
+        query = query.join(Question.product).where(Product.slug == filters.product)
+    if filters.tag:
+        query = query.where(Question.tags.any(Tag.name == filters.tag))
+    query = query.order_by(*SORTS[filters.sort])
+    return db.paginate(query, page=filters.page, per_page=per_page, error_out=False)
+
+
+@dataclass
+class Thread:
+    question: Question
+    answers: list[Answer]
+    question_comments: list[Comment]
+    answer_comments: dict[int, list[Comment]] = field(default_factory=dict)
+
+
+def load_thread(viewer: User | None, question_id: int) -> Thread:
+    """A question with its answers and all comments, in a fixed number of queries."""
+    question = db.session.scalar(
+        select(Question)
+        .where(Question.id == question_id)
+        .options(
+            selectinload(Question.author),
+            selectinload(Question.product),
+            selectinload(Question.tags),
+        )
+    )
+    show_deleted = can_see_deleted(viewer)
+    if question is None or (question.deleted_at is not None and not show_deleted):
+        raise NotFound("That question does not exist or was deleted.")
+
+    answers_query = (
+        select(Answer)
+        .where(Answer.question_id == question.id)
+        .options(selectinload(Answer.author))
+        .order_by(Answer.score.desc(), Answer.created_at, Answer.id)
+    )
+    comments_query = (
+        select(Comment)
+        .where(Comment.question_id == question.id)
+        .options(selectinload(Comment.author))
+        .order_by(Comment.created_at, Comment.id)
+    )
+    if not show_deleted:
+        answers_query = answers_query.where(Answer.deleted_at.is_(None))
+        comments_query = comments_query.where(Comment.deleted_at.is_(None))
+    answers = list(db.session.scalars(answers_query))
+    # Accepted answer first, then by score, then oldest.
+    answers.sort(key=lambda a: a.id != question.accepted_answer_id)
+
+    thread = Thread(question=question, answers=answers, question_comments=[])
+    for comment in db.session.scalars(comments_query):
+        if comment.answer_id is None:
+            thread.question_comments.append(comment)
+        else:
+            thread.answer_comments.setdefault(comment.answer_id, []).append(comment)
+    return thread
+
+
+def all_products() -> list[Product]:
+    return list(db.session.scalars(select(Product).order_by(Product.name)))

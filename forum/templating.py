@@ -1,0 +1,46 @@
+"""Jinja filters for dates and excerpts."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from flask import Flask
+from markupsafe import Markup, escape
+
+from .markup import plain_text
+
+
+def timeago(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    seconds = int((datetime.now(UTC) - value).total_seconds())
+    for unit, size in (("year", 31536000), ("month", 2592000), ("day", 86400),
+                       ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return "just now"
+
+
+def datetime_tag(value: datetime | None) -> Markup:
+    """A <time> element: machine-readable UTC with a human 'x ago' text."""
+    if value is None:
+        return Markup("")
+    iso = value.isoformat(timespec="seconds")
+    return Markup(f'<time datetime="{escape(iso)}" title="{escape(iso)}">{escape(timeago(value))}</time>')
+
+
+def excerpt(html: str, length: int = 180) -> str:
+    text = " ".join(plain_text(html).split())
+    return text if len(text) <= length else text[: length - 1].rsplit(" ", 1)[0] + "…"
+
+
+def slugify(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:80] or "question"
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        timeago=timeago, time=datetime_tag, excerpt=excerpt, slugify=slugify
+    )

@@ -1,0 +1,241 @@
+"""Question lists, the ask page, thread pages, and answering, commenting, editing, deleting."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from ..extensions import db, limiter
+from ..forms import AnswerForm, CommentForm, EditQuestionForm, EmptyForm, QuestionForm
+from ..markup import render_markdown
+from ..models import Answer, Comment, Question
+from ..services import posting, threads
+from ..services.errors import InvalidInput
+from ..templating import slugify
+from .helpers import attach_error
+
+bp = Blueprint("questions", __name__)
+
+
+def _post_limit() -> str:
+    return current_app.config["RATELIMIT_POST"]
+
+
+def _comment_limit() -> str:
+    return current_app.config["RATELIMIT_COMMENT"]
+
+
+def _user_or_ip() -> str:
+    if current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return request.remote_addr or "unknown"
+
+
+def _int_arg(name: str, default: int = 1) -> int:
+    try:
+        return int(request.args.get(name, default))
+    except (TypeError, ValueError):
+        return default
+
+
+@bp.route("/")
+def index():
+    filters = threads.ListFilters(
+        sort=request.args.get("sort", "active"),
+        product=request.args.get("product") or None,
+        tag=request.args.get("tag") or None,
+        page=_int_arg("page"),
+    )
+    page = threads.list_questions(
+        current_user, filters, current_app.config["QUESTIONS_PER_PAGE"]
+    )
+    return render_template(
+        "questions/index.html", page=page, filters=filters, products=threads.all_products()
+    )
+
+
+def _question_form() -> QuestionForm:
+    form = QuestionForm()
+    form.product_id.choices = [(0, "Choose a product…")] + [
+        (p.id, p.name) for p in threads.all_products()
+    ]
+    return form
+
+
+@bp.route("/ask", methods=["GET", "POST"])
+@login_required
+@limiter.limit(_post_limit, key_func=_user_or_ip, methods=["POST"])
+def ask():
+    form = _question_form()
+    if request.method == "GET" and request.args.get("product"):
+        form.product_id.data = _int_arg("product", 0)
+    if form.validate_on_submit():
+        try:
+            question = posting.ask_question(
+                current_user, form.product_id.data, form.title.data, form.body.data, form.tags.data
+            )
+        except InvalidInput as error:
+            attach_error(form, error)
+        else:
+            flash("Your question is posted.", "success")
+            return redirect(url_for(".show", question_id=question.id, slug=slugify(question.title)))
+    status = 400 if form.errors or form.form_errors else 200
+    return render_template("questions/ask.html", form=form), status
+
+
+@bp.route("/questions/<int:question_id>")
+@bp.route("/questions/<int:question_id>/<slug>")
+def show(question_id: int, slug: str | None = None):
+    return _render_thread(question_id)
+
+
+def _render_thread(question_id: int, answer_form=None, comment_form=None, comment_target=None):
+    thread = threads.load_thread(current_user, question_id)
+    status = 400 if (answer_form and answer_form.errors) or (comment_form and comment_form.errors) else 200
+    return (
+        render_template(
+            "questions/show.html",
+            thread=thread,
+            question=thread.question,
+            answer_form=answer_form or AnswerForm(formdata=None),
+            comment_form=comment_form,
+            comment_target=comment_target,
+            button_form=EmptyForm(),
+            slug=slugify(thread.question.title),
+        ),
+        status,
+    )
+
+
+@bp.route("/questions/<int:question_id>/answers", methods=["POST"])
+@login_required
+@limiter.limit(_post_limit, key_func=_user_or_ip)
+def answer(question_id: int):
+    form = AnswerForm()
+    if form.validate_on_submit():
+        try:
+            new = posting.post_answer(current_user, question_id, form.body.data)
+        except InvalidInput as error:
+            attach_error(form, error)
+        else:
+            flash("Your answer is posted.", "success")
+            return redirect(url_for(".show", question_id=question_id) + f"#answer-{new.id}")
+    return _render_thread(question_id, answer_form=form)
+
+
+@bp.route("/questions/<int:question_id>/comments", methods=["POST"])
+@login_required
+@limiter.limit(_comment_limit, key_func=_user_or_ip)
+def comment(question_id: int):
+    form = CommentForm()
+    raw_target = request.form.get("answer_id", "")
+    answer_id = int(raw_target) if raw_target.isdigit() else None
+    if form.validate_on_submit():
+        try:
+            new = posting.post_comment(current_user, question_id, form.body.data, answer_id)
+        except InvalidInput as error:
+            attach_error(form, error)
+        else:
+            return redirect(url_for(".show", question_id=question_id) + f"#comment-{new.id}")
+    target = f"answer-{answer_id}" if answer_id else "question"
+    return _render_thread(question_id, comment_form=form, comment_target=target)
+
+
+def _get_or_404(model, post_id: int):
+    post = db.session.get(model, post_id)
+    if post is None:
+        abort(404)
+    return post
+
+
+@bp.route("/questions/<int:question_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_question(question_id: int):
+    question = _get_or_404(Question, question_id)
+    form = EditQuestionForm(
+        obj=None,
+        data={
+            "title": question.title,
+            "body": question.body_source,
+            "tags": " ".join(t.name for t in question.tags),
+        },
+    )
+    if form.validate_on_submit():
+        try:
+            posting.edit_question(
+                current_user, question, form.title.data, form.body.data, form.tags.data
+            )
+        except InvalidInput as error:
+            attach_error(form, error)
+        else:
+            flash("Your edit is saved; the earlier version is kept.", "success")
+            return redirect(url_for(".show", question_id=question.id, slug=slugify(question.title)))
+    elif request.method == "GET":
+        posting.require_can_edit(current_user, question)
+    status = 400 if form.errors or form.form_errors else 200
+    return render_template("questions/edit.html", form=form, post=question, kind="question"), status
+
+
+def _edit_body(model, post_id: int, form_class, save):
+    post = _get_or_404(model, post_id)
+    form = form_class(data={"body": post.body_source})
+    if form.validate_on_submit():
+        try:
+            save(current_user, post, form.body.data)
+        except InvalidInput as error:
+            attach_error(form, error)
+        else:
+            flash("Your edit is saved; the earlier version is kept.", "success")
+            return redirect(url_for(".show", question_id=post.question_id))
+    elif request.method == "GET":
+        posting.require_can_edit(current_user, post)
+    kind = "answer" if model is Answer else "comment"
+    status = 400 if form.errors or form.form_errors else 200
+    return render_template("questions/edit.html", form=form, post=post, kind=kind), status
+
+
+@bp.route("/answers/<int:answer_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_answer(answer_id: int):
+    return _edit_body(Answer, answer_id, AnswerForm, posting.edit_answer)
+
+
+@bp.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_comment(comment_id: int):
+    return _edit_body(Comment, comment_id, CommentForm, posting.edit_comment)
+
+
+_DELETABLE = {"questions": Question, "answers": Answer, "comments": Comment}
+
+
+@bp.route("/<any(questions, answers, comments):kind>/<int:post_id>/delete", methods=["POST"])
+@login_required
+def delete(kind: str, post_id: int):
+    post = _get_or_404(_DELETABLE[kind], post_id)
+    posting.delete_post(current_user, post)
+    flash("Deleted. Staff can still see it.", "info")
+    if isinstance(post, Question):
+        return redirect(url_for(".index"))
+    return redirect(url_for(".show", question_id=post.question_id))
+
+
+@bp.route("/preview", methods=["POST"])
+@login_required
+def preview():
+    """Live preview for the editors: the same renderer that saves posts."""
+    source = request.form.get("body", "")
+    if len(source) > posting.BODY_LENGTH[1]:
+        raise InvalidInput("The text is too long to preview.", field="body")
+    return jsonify(html=render_markdown(source))
+

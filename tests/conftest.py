@@ -1,0 +1,185 @@
+"""Fixtures: an app on a real database (SQLite file, or PostgreSQL when asked), clients, roles."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+# Keep the generated secret and any index out of the checkout.
+os.environ.setdefault("FORUM_INSTANCE_PATH", tempfile.mkdtemp(prefix="forum-test-instance-"))
+
+from forum import create_app  # noqa: E402
+from forum.extensions import db  # noqa: E402
+
+from .factories import Factory  # noqa: E402
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def require_shared_data(*parts: str) -> Path:
+    """The path under ../shared/data, or skip (outside CI) / fail (in CI) when it is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        message = f"{path} is absent: these tests need the shared data sets beside the checkout"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("FORUM_TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'forum.sqlite3'}"
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.OperationalError as error:
+        pytest.exit(f"FORUM_TEST_DATABASE_URL is set but unreachable: {error}", returncode=3)
+    finally:
+        engine.dispose()
+    return url
+
+
+TEST_CONFIG = {
+    "TESTING": True,
+    "ENV_NAME": "testing",
+    "RATELIMIT_REGISTER": "1000 per minute",
+    "RATELIMIT_LOGIN": "1000 per minute",
+    "RATELIMIT_POST": "1000 per minute",
+    "RATELIMIT_COMMENT": "1000 per minute",
+    "RATELIMIT_VOTE": "1000 per minute",
+}
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url):
+    """Build the schema once per run through the real migrations."""
+    from flask_migrate import upgrade
+
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url})
+    with app.app_context():
+        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+        upgrade()
+        db.engine.dispose()
+    return database_url
+
+
+def _empty_tables() -> None:
+    tables = [t.name for t in db.metadata.sorted_tables]
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            conn.execute(sa.text("PRAGMA foreign_keys=OFF"))
+            for name in reversed(tables):
+                conn.execute(sa.text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+def app_config(_schema, tmp_path) -> dict:
+    """Override in a test module to change settings before the app is built."""
+    return {
+        **TEST_CONFIG,
+        "SQLALCHEMY_DATABASE_URI": _schema,
+        "SEARCH_INDEX_DIR": str(tmp_path / "index"),
+    }
+
+
+@pytest.fixture
+def app(app_config):
+    app = create_app(app_config)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _empty_tables()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make(app) -> Factory:
+    return Factory()
+
+
+TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(client, url: str = "/account/login") -> str:
+    page = client.get(url).get_data(as_text=True)
+    match = TOKEN.search(page)
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+class AuthActions:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, email: str, password: str = Factory.PASSWORD, remember: bool = False):
+        data = {"email": email, "password": password, "csrf_token": csrf_token(self.client)}
+        if remember:
+            data["remember"] = "y"
+        return self.client.post("/account/login", data=data)
+
+    def logout(self):
+        return self.client.post("/account/logout", data={"csrf_token": csrf_token(self.client, "/")})
+
+    def post(self, url: str, data: dict | None = None, page: str = "/", **kwargs):
+        """POST a form the way a browser does: with the CSRF token from a page."""
+        return self.client.post(
+            url, data={**(data or {}), "csrf_token": csrf_token(self.client, page)}, **kwargs
+        )
+
+
+@pytest.fixture
+def auth(client) -> AuthActions:
+    return AuthActions(client)
+
+
+class StatementCounter:
+    def __init__(self):
+        self.statements: list[str] = []
+
+    def __call__(self, conn, cursor, statement, parameters, context, executemany):
+        self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app):
+    """Use as `with count_queries() as counter:`; counts SQL statements sent to the database."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def counting():
+        counter = StatementCounter()
+        sa.event.listen(db.engine, "before_cursor_execute", counter)
+        try:
+            yield counter
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", counter)
+
+    return counting

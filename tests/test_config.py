@@ -1,0 +1,41 @@
+"""Settings come from the environment with safe defaults; production insists on a secret."""
+
+import pytest
+
+import config
+from forum import create_app
+
+
+def test_production_refuses_to_start_without_a_secret(monkeypatch):
+    monkeypatch.delenv("FORUM_SECRET_KEY", raising=False)
+    with pytest.raises(config.ConfigError, match="FORUM_SECRET_KEY must be set"):
+        create_app({"ENV_NAME": "production"})
+
+
+def test_production_uses_the_given_secret_and_secure_cookies(monkeypatch):
+    monkeypatch.setenv("FORUM_SECRET_KEY", "s" * 64)
+    app = create_app({"ENV_NAME": "production"})
+    assert app.config["SECRET_KEY"] == "s" * 64
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_development_secret_is_generated_once_and_kept(monkeypatch, tmp_path):
+    monkeypatch.delenv("FORUM_SECRET_KEY", raising=False)
+    monkeypatch.setenv("FORUM_INSTANCE_PATH", str(tmp_path))
+    first = config.load("development")["SECRET_KEY"]
+    assert len(first) == 64
+    assert (tmp_path / "secret_key").read_text().strip() == first
+    assert config.load("development")["SECRET_KEY"] == first
+
+
+def test_default_database_is_sqlite_in_instance_and_env_selects_another(monkeypatch, tmp_path):
+    monkeypatch.setenv("FORUM_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("FORUM_DATABASE_URL", raising=False)
+    assert config.load()["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'forum.sqlite3'}"
+    monkeypatch.setenv("FORUM_DATABASE_URL", "postgresql+psycopg://u@db/forum")
+    assert config.load()["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db/forum"
+
+
+def test_create_app_applies_overrides_last():
+    app = create_app({"QUESTIONS_PER_PAGE": 7, "RATELIMIT_STORAGE_URI": "memory://"})
+    assert app.config["QUESTIONS_PER_PAGE"] == 7
