@@ -58,6 +58,8 @@ def load(env: str | None = None) -> dict:
         "RATELIMIT_POST": os.environ.get("FORUM_RATELIMIT_POST", "20 per minute"),
         "RATELIMIT_COMMENT": os.environ.get("FORUM_RATELIMIT_COMMENT", "30 per minute"),
         "RATELIMIT_VOTE": os.environ.get("FORUM_RATELIMIT_VOTE", "60 per minute"),
+        # werkzeug method string; scrypt is the strong default.
+        "PASSWORD_HASH_METHOD": os.environ.get("FORUM_PASSWORD_HASH_METHOD", "scrypt"),
         "QUESTIONS_PER_PAGE": int(os.environ.get("FORUM_QUESTIONS_PER_PAGE", "20")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -53,6 +53,9 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .errors import register_error_handlers
+    from .views.helpers import IdConverter
+
+    app.url_map.converters["id"] = IdConverter
     from .views import accounts, questions
 
     app.register_blueprint(accounts.bp)

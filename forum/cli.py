@@ -49,6 +49,7 @@ def import_stackexchange(path: str) -> None:
     from .importer import import_site
 
     with click.progressbar(length=0, label="Importing") as bar:
+
         def progress(done: int, total: int) -> None:
             bar.length = total
             bar.update(done - bar.pos)

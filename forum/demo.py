@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 
 from .extensions import db
-from .models import Product, Question, Role, User, utcnow
+from .models import Product, Question, Role, utcnow
 from .services import accounts, posting
 
 DEMO_PASSWORD = "demo-password"
@@ -30,35 +30,44 @@ USERS = [
 # (product slug, asker, title, body, tags, answers [(author, body)], accepted index, comments)
 THREADS = [
     (
-        "lumen-bulb", "alice@example.com",
+        "lumen-bulb",
+        "alice@example.com",
         "Bulb blinks three times and won't pair with the app",
         "I bought two Lumen bulbs yesterday. One paired fine, the other blinks three times and "
         "the app says *device not found*. I have tried turning it off and on.\n\nAny ideas?",
         "pairing setup",
         [
-            ("bruno@example.com",
-             "Three blinks means it is still bound to another account. Reset it: switch it "
-             "**off and on five times**, leaving it on for about a second each time, until it "
-             "flashes white. Then pair again."),
+            (
+                "bruno@example.com",
+                "Three blinks means it is still bound to another account. Reset it: switch it "
+                "**off and on five times**, leaving it on for about a second each time, until it "
+                "flashes white. Then pair again.",
+            ),
             ("chen@example.com", "Also check your phone is on the 2.4 GHz network, not 5 GHz."),
         ],
         0,
         ["Thanks, the five-times reset worked!"],
     ),
     (
-        "lumen-bulb", "chen@example.com",
+        "lumen-bulb",
+        "chen@example.com",
         "Can I set a sunrise schedule for the bedroom bulbs?",
         "I'd like the bedroom lights to fade in slowly at 6:30 on weekdays. Is there a way to do "
         "that in the app, or do I need a voice assistant?",
         "schedules automation",
-        [("alice@example.com",
-          "Yes: *Routines → New → Wake up*. Pick the bulbs, the days and a fade time of up to 30 "
-          "minutes. No voice assistant needed.")],
+        [
+            (
+                "alice@example.com",
+                "Yes: *Routines → New → Wake up*. Pick the bulbs, the days and a fade time "
+                "of up to 30 minutes. No voice assistant needed.",
+            )
+        ],
         None,
         [],
     ),
     (
-        "orbit-router", "bruno@example.com",
+        "orbit-router",
+        "bruno@example.com",
         "Satellite keeps dropping to an orange light every evening",
         "My Orbit satellite in the living room goes orange around 8 pm most evenings and the TV "
         "loses its connection. The router is two rooms away. Firmware is up to date.",
@@ -68,20 +77,27 @@ THREADS = [
         [],
     ),
     (
-        "orbit-router", "alice@example.com",
+        "orbit-router",
+        "alice@example.com",
         "How do I set up a guest network with its own password?",
         "Friends visit often and I don't want to hand out my main Wi-Fi password. Does the "
         "Orbit app support a separate guest network?",
         "guest-network wifi",
-        [("dana@example.com",
-          "It does. In the Orbit app open **Settings → Guest network**, switch it on and choose "
-          "a name and password. Guests can reach the internet but not your devices.\n\n"
-          "Dana, Orbit support")],
+        [
+            (
+                "dana@example.com",
+                "It does. In the Orbit app open **Settings → Guest network**, switch it on "
+                "and choose a name and password. Guests can reach "
+                "the internet but not your devices.\n\n"
+                "Dana, Orbit support",
+            )
+        ],
         0,
         ["Perfect, exactly what I needed."],
     ),
     (
-        "pocketpay", "chen@example.com",
+        "pocketpay",
+        "chen@example.com",
         "Charged twice for my subscription and still waiting for a refund",
         "This is the third time I ask. I was charged twice for the annual plan on the 3rd and "
         "nobody has answered my emails. I want a refund now or I will cancel my account. "
@@ -92,18 +108,23 @@ THREADS = [
         [],
     ),
     (
-        "pocketpay", "bruno@example.com",
+        "pocketpay",
+        "bruno@example.com",
         "Where can I download my monthly statements as PDF?",
         "My accountant needs PDF statements for the last quarter. I can see the transactions in "
         "the app but can't find an export.",
         "statements export",
         [
-            ("alice@example.com",
-             "On the website (not the app): *Account → Statements*, pick the month and press "
-             "**Download PDF**."),
-            ("dana@example.com",
-             "Adding to Alice's answer: the app gets the same export in the next release. Until "
-             "then the website is the way to go."),
+            (
+                "alice@example.com",
+                "On the website (not the app): *Account → Statements*, pick the month and press "
+                "**Download PDF**.",
+            ),
+            (
+                "dana@example.com",
+                "Adding to Alice's answer: the app gets the same export in the next release. Until "
+                "then the website is the way to go.",
+            ),
         ],
         None,
         ["Thank you both, found them."],

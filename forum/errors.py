@@ -22,9 +22,10 @@ TITLES = {
 
 def wants_json() -> bool:
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes[
-        "text/html"
-    ]
+    return (
+        best == "application/json"
+        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
 
 
 def render_error(status: int, message: str):
@@ -56,7 +57,8 @@ def register_error_handlers(app: Flask) -> None:
         return render_error(
             429,
             f"You have done that too often ({error.description}). "
-            "Please wait a minute and try again; what you typed is still in the page you came from.",
+            "Please wait a minute and try again; what you typed is still in the page "
+            "you came from.",
         )
 
     @app.errorhandler(HTTPException)

@@ -10,11 +10,34 @@ from .services.accounts import MIN_PASSWORD_LENGTH
 from .services.posting import ANSWER_LENGTH, BODY_LENGTH, COMMENT_LENGTH, TITLE_LENGTH
 
 
-class EmptyForm(FlaskForm):
+def _int_or_zero(value) -> int:
+    """Coerce a select's value; garbage becomes 0, the "choose one" placeholder."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return 0
+    return number if 0 <= number < 2**31 else 0
+
+
+def _strip_nul(value):
+    # PostgreSQL refuses NUL characters in text; no legitimate input has them.
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
+class BaseForm(FlaskForm):
+    """Every form strips NUL characters from what it receives."""
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            options["filters"] = [*options.get("filters", ()), _strip_nul]
+            return unbound_field.bind(form=form, **options)
+
+
+class EmptyForm(BaseForm):
     """For buttons: carries only the CSRF token."""
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(BaseForm):
     email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
     display_name = StringField("Display name", validators=[DataRequired(), Length(2, 80)])
     password = PasswordField(
@@ -26,13 +49,13 @@ class RegisterForm(FlaskForm):
     )
 
 
-class LoginForm(FlaskForm):
+class LoginForm(BaseForm):
     email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
     remember = BooleanField("Keep me signed in")
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(BaseForm):
     current_password = PasswordField("Current password", validators=[DataRequired()])
     new_password = PasswordField(
         "New password", validators=[DataRequired(), Length(MIN_PASSWORD_LENGTH, 200)]
@@ -43,22 +66,22 @@ class ChangePasswordForm(FlaskForm):
     )
 
 
-class QuestionForm(FlaskForm):
+class QuestionForm(BaseForm):
     title = StringField("Title", validators=[DataRequired(), Length(*TITLE_LENGTH)])
-    product_id = SelectField("Product", coerce=int, validate_choice=True)
+    product_id = SelectField("Product", coerce=_int_or_zero, validate_choice=True)
     body = TextAreaField("Your question", validators=[DataRequired(), Length(*BODY_LENGTH)])
     tags = StringField("Tags", validators=[Length(max=250)])
 
 
-class EditQuestionForm(FlaskForm):
+class EditQuestionForm(BaseForm):
     title = StringField("Title", validators=[DataRequired(), Length(*TITLE_LENGTH)])
     body = TextAreaField("Question", validators=[DataRequired(), Length(*BODY_LENGTH)])
     tags = StringField("Tags", validators=[Length(max=250)])
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(BaseForm):
     body = TextAreaField("Your answer", validators=[DataRequired(), Length(*ANSWER_LENGTH)])
 
 
-class CommentForm(FlaskForm):
+class CommentForm(BaseForm):
     body = TextAreaField("Comment", validators=[DataRequired(), Length(*COMMENT_LENGTH)])

@@ -21,7 +21,9 @@ KNOWN_SITES = {
     "beer.stackexchange.com": ("Beer, Wine & Spirits", "https://beer.stackexchange.com"),
     "iot.stackexchange.com": ("Internet of Things", "https://iot.stackexchange.com"),
     "quantumcomputing.stackexchange.com": (
-        "Quantum Computing", "https://quantumcomputing.stackexchange.com"),
+        "Quantum Computing",
+        "https://quantumcomputing.stackexchange.com",
+    ),
     "askaboutgadgets": ("AskAboutGadgets", "https://area51.stackexchange.com/proposals/614"),
 }
 BATCH = 500
@@ -90,7 +92,9 @@ def _insert_returning_ids(model, rows: list[dict]) -> list[int]:
     for start in range(0, len(rows), BATCH):
         chunk = rows[start : start + BATCH]
         ids.extend(
-            db.session.scalars(insert(model).returning(model.id, sort_by_parameter_order=True), chunk)
+            db.session.scalars(
+                insert(model).returning(model.id, sort_by_parameter_order=True), chunk
+            )
         )
     return ids
 
@@ -122,7 +126,10 @@ def _import_folder(folder: Path, site: str, progress: Progress | None) -> Import
     product = db.session.scalar(select(Product).where(Product.slug == _slug(site)))
     if product is None:
         product = Product(
-            name=product_name, slug=_slug(site), source_site=product_name, source_url=site_url,
+            name=product_name,
+            slug=_slug(site),
+            source_site=product_name,
+            source_url=site_url,
             description=f"Questions and answers from {product_name} (Stack Exchange network).",
         )
         db.session.add(product)
@@ -168,7 +175,8 @@ def _import_folder(folder: Path, site: str, progress: Progress | None) -> Import
 
     # Answers, then the accepted marks and the answer counters.
     new_answers = [
-        a for a in answers
+        a
+        for a in answers
         if a_prefix + a["Id"] not in answer_ids and q_prefix + a.get("ParentId", "") in question_ids
     ]
     result.skipped += len(answers) - len(new_answers)
@@ -199,7 +207,9 @@ def _import_folder(folder: Path, site: str, progress: Progress | None) -> Import
             parent = question_ids[q_prefix + a["ParentId"]]
             post_thread[a["Id"]] = (parent, answer_ids[a_prefix + a["Id"]])
     new_comments = [
-        c for c in comments if c_prefix + c["Id"] not in comment_ids and c.get("PostId") in post_thread
+        c
+        for c in comments
+        if c_prefix + c["Id"] not in comment_ids and c.get("PostId") in post_thread
     ]
     result.skipped += len(comments) - len(new_comments)
     rows = []
@@ -274,12 +284,15 @@ def _attach_tags(new_questions, q_prefix, question_ids) -> None:
         names = [t for t in q.get("Tags", "").replace(">", " ").replace("<", " ").split() if t]
         wanted[q["Id"]] = [n.lower()[:40] for n in names]
     all_names = {n for names in wanted.values() for n in names}
-    tag_ids = {
-        t.name: t.id for t in db.session.scalars(select(Tag).where(Tag.name.in_(all_names)))
-    } if all_names else {}
+    tag_ids = (
+        {t.name: t.id for t in db.session.scalars(select(Tag).where(Tag.name.in_(all_names)))}
+        if all_names
+        else {}
+    )
     missing = sorted(all_names - tag_ids.keys())
-    tag_ids.update(zip(missing, _insert_returning_ids(Tag, [{"name": n} for n in missing]),
-                       strict=True))
+    tag_ids.update(
+        zip(missing, _insert_returning_ids(Tag, [{"name": n} for n in missing]), strict=True)
+    )
     links = [
         {"question_id": question_ids[q_prefix + qid], "tag_id": tag_ids[name]}
         for qid, names in wanted.items()
@@ -302,7 +315,9 @@ def _update_counters_and_accepted(questions, q_prefix, a_prefix, question_ids, a
         .where(Comment.question_id == Question.id, Comment.deleted_at.is_(None))
         .scalar_subquery()
     )
-    ids = [question_ids[q_prefix + q["Id"]] for q in questions if q_prefix + q["Id"] in question_ids]
+    ids = [
+        question_ids[q_prefix + q["Id"]] for q in questions if q_prefix + q["Id"] in question_ids
+    ]
     for start in range(0, len(ids), BATCH):
         db.session.execute(
             update(Question)
@@ -311,9 +326,13 @@ def _update_counters_and_accepted(questions, q_prefix, a_prefix, question_ids, a
             .execution_options(synchronize_session=False)
         )
     accepted = [
-        {"qid": question_ids[q_prefix + q["Id"]], "aid": answer_ids[a_prefix + q["AcceptedAnswerId"]]}
+        {
+            "qid": question_ids[q_prefix + q["Id"]],
+            "aid": answer_ids[a_prefix + q["AcceptedAnswerId"]],
+        }
         for q in questions
-        if q.get("AcceptedAnswerId") and a_prefix + q["AcceptedAnswerId"] in answer_ids
+        if q.get("AcceptedAnswerId")
+        and a_prefix + q["AcceptedAnswerId"] in answer_ids
         and q_prefix + q["Id"] in question_ids
     ]
     if accepted:

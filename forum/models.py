@@ -180,9 +180,7 @@ class Answer(db.Model):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     source_key: Mapped[str | None] = mapped_column(String(120), unique=True)
 
-    question: Mapped[Question] = relationship(
-        back_populates="answers", foreign_keys=[question_id]
-    )
+    question: Mapped[Question] = relationship(back_populates="answers", foreign_keys=[question_id])
     author: Mapped[User] = relationship()
 
     @property
@@ -247,4 +245,3 @@ class Revision(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     editor: Mapped[User] = relationship()
-

@@ -15,8 +15,13 @@ def timeago(value: datetime | None) -> str:
     if value is None:
         return ""
     seconds = int((datetime.now(UTC) - value).total_seconds())
-    for unit, size in (("year", 31536000), ("month", 2592000), ("day", 86400),
-                       ("hour", 3600), ("minute", 60)):
+    for unit, size in (
+        ("year", 31536000),
+        ("month", 2592000),
+        ("day", 86400),
+        ("hour", 3600),
+        ("minute", 60),
+    ):
         if seconds >= size:
             count = seconds // size
             return f"{count} {unit}{'s' if count != 1 else ''} ago"
@@ -28,7 +33,9 @@ def datetime_tag(value: datetime | None) -> Markup:
     if value is None:
         return Markup("")
     iso = value.isoformat(timespec="seconds")
-    return Markup(f'<time datetime="{escape(iso)}" title="{escape(iso)}">{escape(timeago(value))}</time>')
+    return Markup(
+        f'<time datetime="{escape(iso)}" title="{escape(iso)}">{escape(timeago(value))}</time>'
+    )
 
 
 def excerpt(html: str, length: int = 180) -> str:

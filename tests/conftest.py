@@ -52,6 +52,8 @@ def database_url(tmp_path_factory) -> str:
 TEST_CONFIG = {
     "TESTING": True,
     "ENV_NAME": "testing",
+    # Cheap hashing keeps the suite fast; the scrypt default is checked in test_config.
+    "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     "RATELIMIT_REGISTER": "1000 per minute",
     "RATELIMIT_LOGIN": "1000 per minute",
     "RATELIMIT_POST": "1000 per minute",
@@ -142,7 +144,9 @@ class AuthActions:
         return self.client.post("/account/login", data=data)
 
     def logout(self):
-        return self.client.post("/account/logout", data={"csrf_token": csrf_token(self.client, "/")})
+        return self.client.post(
+            "/account/logout", data={"csrf_token": csrf_token(self.client, "/")}
+        )
 
     def post(self, url: str, data: dict | None = None, page: str = "/", **kwargs):
         """POST a form the way a browser does: with the CSRF token from a page."""

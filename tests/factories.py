@@ -44,6 +44,8 @@ class Factory:
 
     def comment(self, question, author=None, body=None, answer=None):
         return posting.post_comment(
-            author or self.user(), question.id, body or "Thanks, that helps.",
+            author or self.user(),
+            question.id,
+            body or "Thanks, that helps.",
             answer.id if answer else None,
         )

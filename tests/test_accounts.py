@@ -28,7 +28,7 @@ def test_register_signs_in_and_hashes_the_password(client):
     user = db.session.scalar(db.select(User).filter_by(email="new@example.com"))
     assert user.role == "customer"
     assert "a long password" not in user.password_hash
-    assert user.password_hash.startswith("scrypt:")
+    assert user.password_hash.startswith("pbkdf2:sha256:1000$")  # the method configured
     assert "New Customer" in client.get("/").get_data(as_text=True)
 
 
@@ -114,16 +114,22 @@ def test_change_password(client, auth, make):
     auth.login(user.email)
     wrong = auth.post(
         "/account/password",
-        {"current_password": "nope nope nope", "new_password": "brand new secret",
-         "confirm": "brand new secret"},
+        {
+            "current_password": "nope nope nope",
+            "new_password": "brand new secret",
+            "confirm": "brand new secret",
+        },
         page="/account/password",
     )
     assert wrong.status_code == 400
     assert "current password is not right" in wrong.get_data(as_text=True)
     ok = auth.post(
         "/account/password",
-        {"current_password": Factory.PASSWORD, "new_password": "brand new secret",
-         "confirm": "brand new secret"},
+        {
+            "current_password": Factory.PASSWORD,
+            "new_password": "brand new secret",
+            "confirm": "brand new secret",
+        },
         page="/account/password",
     )
     assert ok.status_code == 302
@@ -143,15 +149,33 @@ def test_forms_without_a_csrf_token_are_refused(client, make):
 
 def test_cli_creates_staff_and_moderators(runner):
     result = runner.invoke(
-        args=["users", "create", "--email", "Staff@Example.com", "--role", "staff",
-              "--name", "Sam Staff", "--password", "a staff password"],
+        args=[
+            "users",
+            "create",
+            "--email",
+            "Staff@Example.com",
+            "--role",
+            "staff",
+            "--name",
+            "Sam Staff",
+            "--password",
+            "a staff password",
+        ],
     )
     assert result.exit_code == 0, result.output
     user = accounts.find_user_by_email("staff@example.com")
     assert user.role == Role.STAFF and user.is_staff and not user.is_moderator
     again = runner.invoke(
-        args=["users", "create", "--email", "staff@example.com", "--role", "moderator",
-              "--password", "a staff password"],
+        args=[
+            "users",
+            "create",
+            "--email",
+            "staff@example.com",
+            "--role",
+            "moderator",
+            "--password",
+            "a staff password",
+        ],
     )
     assert again.exit_code != 0
     assert "already exists" in again.output

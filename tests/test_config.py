@@ -39,3 +39,7 @@ def test_default_database_is_sqlite_in_instance_and_env_selects_another(monkeypa
 def test_create_app_applies_overrides_last():
     app = create_app({"QUESTIONS_PER_PAGE": 7, "RATELIMIT_STORAGE_URI": "memory://"})
     assert app.config["QUESTIONS_PER_PAGE"] == 7
+
+
+def test_passwords_are_hashed_with_scrypt_by_default():
+    assert config.load()["PASSWORD_HASH_METHOD"] == "scrypt"

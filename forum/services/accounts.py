@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -26,6 +27,10 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
+def _hash(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(
@@ -33,9 +38,7 @@ def _check_password(password: str) -> None:
         )
 
 
-def register_user(
-    email: str, display_name: str, password: str, role: Role = Role.CUSTOMER
-) -> User:
+def register_user(email: str, display_name: str, password: str, role: Role = Role.CUSTOMER) -> User:
     """Create an account (anyone may call it; roles above customer come from the CLI). Commits."""
     email = normalise_email(email)
     display_name = display_name.strip()
@@ -47,7 +50,7 @@ def register_user(
     user = User(
         email=email,
         display_name=display_name,
-        password_hash=generate_password_hash(password),
+        password_hash=_hash(password),
         role=Role(role).value,
     )
     db.session.add(user)
@@ -61,7 +64,7 @@ def authenticate(email: str, password: str) -> User | None:
     user = find_user_by_email(email)
     if user is None or not user.password_hash or not user.active:
         # Hash anyway so a missing account takes as long as a wrong password.
-        check_password_hash(generate_password_hash("x", method="scrypt"), password)
+        check_password_hash(_hash("x"), password)
         return None
     if not check_password_hash(user.password_hash, password):
         return None
@@ -73,5 +76,5 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     if not user.password_hash or not check_password_hash(user.password_hash, current_password):
         raise InvalidInput("Your current password is not right.", field="current_password")
     _check_password(new_password)
-    user.password_hash = generate_password_hash(new_password)
+    user.password_hash = _hash(new_password)
     db.session.commit()

@@ -1,4 +1,4 @@
-"""Signals emitted after a service commits, for search, moderation and notifications to hook into."""
+"""Signals sent after a service commits, for search, moderation and notifications to hook."""
 
 from blinker import Namespace
 

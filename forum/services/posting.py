@@ -21,8 +21,13 @@ MAX_TAGS = 5
 TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.+#-]{0,39}$")
 
 
+def clean_text(text: str | None) -> str:
+    """Trim, and drop NUL characters, which PostgreSQL refuses to store."""
+    return (text or "").replace("\x00", "").strip()
+
+
 def _require_length(text: str, bounds: tuple[int, int], field: str, what: str) -> str:
-    text = (text or "").strip()
+    text = clean_text(text)
     low, high = bounds
     if len(text) < low:
         raise InvalidInput(f"{what} needs at least {low} characters.", field=field)
@@ -34,7 +39,7 @@ def _require_length(text: str, bounds: tuple[int, int], field: str, what: str) -
 def parse_tags(raw: str) -> list[str]:
     """Split "billing, login wifi" into normalised tag names, or explain what is wrong."""
     names: list[str] = []
-    for name in re.split(r"[\s,]+", (raw or "").strip().lower()):
+    for name in re.split(r"[\s,]+", clean_text(raw).lower()):
         if not name:
             continue
         if not TAG_PATTERN.match(name):
@@ -105,7 +110,10 @@ def post_answer(author: User, question_id: int, body: str) -> Answer:
     body = _require_length(body, ANSWER_LENGTH, "body", "The answer")
     now = utcnow()
     answer = Answer(
-        question=question, author=author, body_source=body, body_html=render_markdown(body),
+        question=question,
+        author=author,
+        body_source=body,
+        body_html=render_markdown(body),
         created_at=now,
     )
     db.session.add(answer)
@@ -119,7 +127,9 @@ def post_answer(author: User, question_id: int, body: str) -> Answer:
     return answer
 
 
-def post_comment(author: User, question_id: int, body: str, answer_id: int | None = None) -> Comment:
+def post_comment(
+    author: User, question_id: int, body: str, answer_id: int | None = None
+) -> Comment:
     """A signed-in user comments on a question or on one of its answers. Commits."""
     _require_poster(author)
     question = _open_question(question_id)
@@ -130,8 +140,12 @@ def post_comment(author: User, question_id: int, body: str, answer_id: int | Non
     body = _require_length(body, COMMENT_LENGTH, "body", "A comment")
     now = utcnow()
     comment = Comment(
-        question_id=question.id, answer_id=answer_id, author=author, body_source=body,
-        body_html=render_markdown(body), created_at=now,
+        question_id=question.id,
+        answer_id=answer_id,
+        author=author,
+        body_source=body,
+        body_html=render_markdown(body),
+        created_at=now,
     )
     db.session.add(comment)
     db.session.execute(

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
 from ..models import Answer, Comment, Product, Question, Tag, User
@@ -31,12 +31,16 @@ class ListFilters:
         if self.sort not in SORTS:
             self.sort = "active"
         self.page = max(1, self.page)
+        # Filters come straight from the query string; NUL is refused by PostgreSQL.
+        self.product = (self.product or "").replace("\x00", "")[:120] or None
+        self.tag = (self.tag or "").replace("\x00", "").strip().lower()[:40] or None
 
 
 def list_questions(viewer: User | None, filters: ListFilters, per_page: int) -> Pagination:
     """One page of questions for the list views, with authors, products and tags preloaded."""
+    # Many-to-one rows are joined in; the tag collection comes in one extra query.
     query = select(Question).options(
-        selectinload(Question.author), selectinload(Question.product), selectinload(Question.tags)
+        joinedload(Question.author), joinedload(Question.product), selectinload(Question.tags)
     )
     if not can_see_deleted(viewer):
         query = query.where(Question.deleted_at.is_(None))
@@ -64,8 +68,8 @@ def load_thread(viewer: User | None, question_id: int) -> Thread:
         select(Question)
         .where(Question.id == question_id)
         .options(
-            selectinload(Question.author),
-            selectinload(Question.product),
+            joinedload(Question.author),
+            joinedload(Question.product),
             selectinload(Question.tags),
         )
     )
@@ -76,13 +80,13 @@ def load_thread(viewer: User | None, question_id: int) -> Thread:
     answers_query = (
         select(Answer)
         .where(Answer.question_id == question.id)
-        .options(selectinload(Answer.author))
+        .options(joinedload(Answer.author))
         .order_by(Answer.score.desc(), Answer.created_at, Answer.id)
     )
     comments_query = (
         select(Comment)
         .where(Comment.question_id == question.id)
-        .options(selectinload(Comment.author))
+        .options(joinedload(Comment.author))
         .order_by(Comment.created_at, Comment.id)
     )
     if not show_deleted:

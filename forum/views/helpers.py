@@ -5,8 +5,27 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask_wtf import FlaskForm
+from werkzeug.routing import IntegerConverter
 
 from ..services.errors import InvalidInput
+
+MAX_ID = 2**31 - 1  # the largest key an INTEGER column holds on every database
+
+
+class IdConverter(IntegerConverter):
+    """<id:name>: a positive row id; anything larger than a column can hold is a 404."""
+
+    def __init__(self, map, *args, **kwargs):
+        super().__init__(map, min=1, max=MAX_ID)
+
+
+def bounded_int(raw: str | None, default: int, low: int = 1, high: int = MAX_ID) -> int:
+    """Parse a query or form value, falling back to `default` for garbage or out-of-range."""
+    try:
+        value = int(str(raw).strip())
+    except (TypeError, ValueError):
+        return default
+    return value if low <= value <= high else default
 
 
 def safe_next(target: str | None, default: str) -> str:

@@ -22,7 +22,7 @@ from ..models import Answer, Comment, Question
 from ..services import posting, threads
 from ..services.errors import InvalidInput
 from ..templating import slugify
-from .helpers import attach_error
+from .helpers import attach_error, bounded_int
 
 bp = Blueprint("questions", __name__)
 
@@ -42,10 +42,7 @@ def _user_or_ip() -> str:
 
 
 def _int_arg(name: str, default: int = 1) -> int:
-    try:
-        return int(request.args.get(name, default))
-    except (TypeError, ValueError):
-        return default
+    return bounded_int(request.args.get(name), default)
 
 
 @bp.route("/")
@@ -56,9 +53,7 @@ def index():
         tag=request.args.get("tag") or None,
         page=_int_arg("page"),
     )
-    page = threads.list_questions(
-        current_user, filters, current_app.config["QUESTIONS_PER_PAGE"]
-    )
+    page = threads.list_questions(current_user, filters, current_app.config["QUESTIONS_PER_PAGE"])
     return render_template(
         "questions/index.html", page=page, filters=filters, products=threads.all_products()
     )
@@ -93,15 +88,19 @@ def ask():
     return render_template("questions/ask.html", form=form), status
 
 
-@bp.route("/questions/<int:question_id>")
-@bp.route("/questions/<int:question_id>/<slug>")
+@bp.route("/questions/<id:question_id>")
+@bp.route("/questions/<id:question_id>/<slug>")
 def show(question_id: int, slug: str | None = None):
     return _render_thread(question_id)
 
 
 def _render_thread(question_id: int, answer_form=None, comment_form=None, comment_target=None):
     thread = threads.load_thread(current_user, question_id)
-    status = 400 if (answer_form and answer_form.errors) or (comment_form and comment_form.errors) else 200
+    status = (
+        400
+        if (answer_form and answer_form.errors) or (comment_form and comment_form.errors)
+        else 200
+    )
     return (
         render_template(
             "questions/show.html",
@@ -117,7 +116,7 @@ def _render_thread(question_id: int, answer_form=None, comment_form=None, commen
     )
 
 
-@bp.route("/questions/<int:question_id>/answers", methods=["POST"])
+@bp.route("/questions/<id:question_id>/answers", methods=["POST"])
 @login_required
 @limiter.limit(_post_limit, key_func=_user_or_ip)
 def answer(question_id: int):
@@ -133,13 +132,12 @@ def answer(question_id: int):
     return _render_thread(question_id, answer_form=form)
 
 
-@bp.route("/questions/<int:question_id>/comments", methods=["POST"])
+@bp.route("/questions/<id:question_id>/comments", methods=["POST"])
 @login_required
 @limiter.limit(_comment_limit, key_func=_user_or_ip)
 def comment(question_id: int):
     form = CommentForm()
-    raw_target = request.form.get("answer_id", "")
-    answer_id = int(raw_target) if raw_target.isdigit() else None
+    answer_id = bounded_int(request.form.get("answer_id"), default=0) or None
     if form.validate_on_submit():
         try:
             new = posting.post_comment(current_user, question_id, form.body.data, answer_id)
@@ -158,7 +156,7 @@ def _get_or_404(model, post_id: int):
     return post
 
 
-@bp.route("/questions/<int:question_id>/edit", methods=["GET", "POST"])
+@bp.route("/questions/<id:question_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_question(question_id: int):
     question = _get_or_404(Question, question_id)
@@ -204,13 +202,13 @@ def _edit_body(model, post_id: int, form_class, save):
     return render_template("questions/edit.html", form=form, post=post, kind=kind), status
 
 
-@bp.route("/answers/<int:answer_id>/edit", methods=["GET", "POST"])
+@bp.route("/answers/<id:answer_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_answer(answer_id: int):
     return _edit_body(Answer, answer_id, AnswerForm, posting.edit_answer)
 
 
-@bp.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])
+@bp.route("/comments/<id:comment_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_comment(comment_id: int):
     return _edit_body(Comment, comment_id, CommentForm, posting.edit_comment)
@@ -219,7 +217,7 @@ def edit_comment(comment_id: int):
 _DELETABLE = {"questions": Question, "answers": Answer, "comments": Comment}
 
 
-@bp.route("/<any(questions, answers, comments):kind>/<int:post_id>/delete", methods=["POST"])
+@bp.route("/<any(questions, answers, comments):kind>/<id:post_id>/delete", methods=["POST"])
 @login_required
 def delete(kind: str, post_id: int):
     post = _get_or_404(_DELETABLE[kind], post_id)
@@ -238,4 +236,3 @@ def preview():
     if len(source) > posting.BODY_LENGTH[1]:
         raise InvalidInput("The text is too long to preview.", field="body")
     return jsonify(html=render_markdown(source))
-

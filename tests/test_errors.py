@@ -1,0 +1,113 @@
+"""Error pages in the site's layout, JSON errors for JSON clients, no input that makes a 500."""
+
+import pytest
+
+from forum.extensions import limiter
+
+from .conftest import csrf_token, require_shared_data
+
+
+def test_404_page_uses_the_layout(client):
+    response = client.get("/questions/999999")
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert "Crowd Answers" in page and "does not exist" in page
+
+
+def test_json_clients_get_json_errors(client):
+    response = client.get("/questions/999999", headers={"Accept": "application/json"})
+    assert response.status_code == 404
+    assert response.get_json()["error"]["status"] == 404
+
+
+def test_405_is_a_page_not_a_crash(client):
+    assert client.get("/account/logout").status_code == 405
+
+
+def test_unexpected_errors_render_the_500_page(app, client):
+    @app.route("/boom")
+    def boom():
+        raise RuntimeError("kaput")
+
+    app.testing = False  # let the handler catch it, as in production
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = client.get("/boom")
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "Something went wrong on our side" in page and "kaput" not in page
+
+
+@pytest.fixture
+def strict_limits(app_config):
+    app_config.update(RATELIMIT_LOGIN="3 per minute", RATELIMIT_POST="2 per minute")
+    yield
+    limiter.reset()
+
+
+def test_login_attempts_are_rate_limited_with_a_friendly_page(strict_limits, client, make):
+    user = make.user()
+    statuses = []
+    for _ in range(4):
+        token = csrf_token(client)
+        response = client.post(
+            "/account/login",
+            data={"email": user.email, "password": "wrong password", "csrf_token": token},
+        )
+        statuses.append(response.status_code)
+    assert statuses == [400, 400, 400, 429]
+    page = response.get_data(as_text=True)
+    assert "Slow down a little" in page and "try again" in page
+
+
+def test_posting_is_rate_limited_per_user(strict_limits, auth, make):
+    question = make.question()
+    auth.login(make.user().email)
+    codes = [
+        auth.post(
+            f"/questions/{question.id}/answers", {"body": f"Answer attempt {i} here"}
+        ).status_code
+        for i in range(3)
+    ]
+    assert codes == [302, 302, 429]
+
+
+def naughty_strings():
+    path = require_shared_data("naughty-strings", "blns.txt")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def test_naughty_strings_never_cause_a_500(client, auth, make):
+    strings = naughty_strings()
+    assert len(strings) > 400
+    question = make.question()
+    product = make.product()
+    auth.login(make.user().email)
+    token = csrf_token(client, "/ask")
+    for text in strings:
+        for url in (f"/?tag={text}&product={text}&sort={text}&page={text}",):
+            assert client.get(url, query_string=None).status_code < 500, text
+        responses = [
+            client.post(
+                "/ask",
+                data={
+                    "title": text,
+                    "body": text,
+                    "tags": text,
+                    "product_id": product.id,
+                    "csrf_token": token,
+                },
+            ),
+            client.post(
+                f"/questions/{question.id}/answers", data={"body": text, "csrf_token": token}
+            ),
+            client.post(
+                f"/questions/{question.id}/comments",
+                data={"body": text, "answer_id": text, "csrf_token": token},
+            ),
+            client.post(
+                "/account/login", data={"email": text, "password": text, "csrf_token": token}
+            ),
+        ]
+        for response in responses:
+            assert response.status_code < 500, (text, response.status_code)

@@ -1,0 +1,51 @@
+"""Pages issue a fixed number of SQL statements, whatever the size of the thread (no N+1)."""
+
+from forum.models import Role
+
+
+def build_thread(make, answers: int, comments_per_post: int):
+    question = make.question(tags="alpha beta")
+    authors = [make.user() for _ in range(5)]
+    for c in range(comments_per_post):
+        make.comment(question, author=authors[c % 5], body=f"Question comment {c}")
+    for i in range(answers):
+        answer = make.answer(question, author=authors[i % 5], body=f"Answer number {i} here.")
+        for c in range(comments_per_post):
+            make.comment(
+                question, author=authors[(i + c) % 5], answer=answer, body=f"Comment {c} on {i}"
+            )
+    return question
+
+
+def statements_for(client, count_queries, url: str) -> int:
+    with count_queries() as counter:
+        response = client.get(url)
+    assert response.status_code == 200
+    return counter.count
+
+
+def test_thread_page_statement_count_does_not_grow_with_answers(client, make, count_queries):
+    small = build_thread(make, answers=1, comments_per_post=1)
+    large = build_thread(make, answers=50, comments_per_post=3)
+    small_count = statements_for(client, count_queries, f"/questions/{small.id}")
+    large_count = statements_for(client, count_queries, f"/questions/{large.id}")
+    assert large_count == small_count
+    assert small_count <= 8
+
+
+def test_thread_page_count_is_the_same_for_staff_viewers(client, auth, make, count_queries):
+    small = build_thread(make, answers=1, comments_per_post=0)
+    large = build_thread(make, answers=20, comments_per_post=2)
+    auth.login(make.user(Role.STAFF).email)
+    assert statements_for(client, count_queries, f"/questions/{small.id}") == statements_for(
+        client, count_queries, f"/questions/{large.id}"
+    )
+
+
+def test_question_list_statement_count_does_not_grow_with_rows(client, make, count_queries):
+    make.question(tags="one")
+    few = statements_for(client, count_queries, "/")
+    for _ in range(15):
+        make.question(tags="two three")
+    many = statements_for(client, count_queries, "/")
+    assert many == few
