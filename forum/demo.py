@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 
 from .extensions import db
-from .models import Product, Question, Role, utcnow
+from .models import Comment, Product, Question, Role, utcnow
 from .services import accounts, posting
 
 DEMO_PASSWORD = "demo-password"
@@ -161,9 +161,20 @@ def seed_demo_data(force: bool = False) -> int:
         if accepted is not None:
             question.accepted_answer_id = posted[accepted].id
         # Spread the threads over the last days so lists and ages look real.
-        when = now - timedelta(days=age + 1, hours=3 * age)
+        asked = now - timedelta(days=age + 1, hours=3 * age)
+        replies = [asked + timedelta(hours=2 * (i + 1)) for i in range(len(posted))]
+        for answer, when in zip(posted, replies, strict=True):
+            answer.created_at = when
         db.session.execute(
-            update(Question).where(Question.id == question.id).values(created_at=when)
+            update(Comment)
+            .where(Comment.question_id == question.id)
+            .values(created_at=asked + timedelta(hours=2 * len(posted) + 1))
+        )
+        last = asked + timedelta(hours=2 * len(posted) + (1 if comments else 0))
+        db.session.execute(
+            update(Question)
+            .where(Question.id == question.id)
+            .values(created_at=asked, last_activity_at=last)
         )
         db.session.commit()
     return len(THREADS)
