@@ -1,0 +1,1 @@
+"""Sentiment, flag rules and the triage queue logic; plain Python with no Flask imports."""

@@ -1,0 +1,1 @@
+"""Full-text search over threads, on Whoosh; plain Python with no Flask imports."""
