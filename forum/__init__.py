@@ -41,10 +41,11 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
-    login_manager.login_message = "Please sign in to do that."
-    login_manager.login_message_category = "info"
 
+    from .errors import unauthorized_response
     from .models import User
+
+    login_manager.unauthorized_handler(unauthorized_response)
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
@@ -56,10 +57,11 @@ def _register_blueprints(app: Flask) -> None:
     from .views.helpers import IdConverter
 
     app.url_map.converters["id"] = IdConverter
-    from .views import accounts, questions
+    from .views import accounts, marks, questions
 
     app.register_blueprint(accounts.bp)
     app.register_blueprint(questions.bp)
+    app.register_blueprint(marks.bp)
     register_error_handlers(app)
 
 
@@ -70,6 +72,9 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(
         can_edit=permissions.can_edit,
         can_delete=permissions.can_delete,
+        can_accept=permissions.can_accept,
+        can_verify=permissions.can_verify,
+        can_vote=permissions.can_vote,
     )
     register(app)
 

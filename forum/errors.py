@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, flash, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -37,6 +37,17 @@ def render_error(status: int, message: str):
         ),
         status,
     )
+
+
+def unauthorized_response():
+    """Flask-Login's answer to a signed-out visitor: 401 JSON for scripts, else the sign-in page.
+
+    Only a GET is worth coming back to; after a sign-in, a POST target would answer 405."""
+    if wants_json():
+        return jsonify(error={"status": 401, "message": "Sign in to do that."}), 401
+    flash("Please sign in to do that.", "info")
+    target = request.full_path.rstrip("?") if request.method == "GET" else None
+    return redirect(url_for("accounts.login", next=target))
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -139,6 +140,14 @@ class Question(db.Model):
     accepted_answer_id: Mapped[int | None] = mapped_column(
         ForeignKey("answers.id", use_alter=True, ondelete="SET NULL")
     )
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The staff stamp: one verified answer per question, with who, when and why.
+    verified_answer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("answers.id", use_alter=True, ondelete="SET NULL")
+    )
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verified_note: Mapped[str | None] = mapped_column(String(280))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -147,7 +156,8 @@ class Question(db.Model):
     source_url: Mapped[str | None] = mapped_column(String(300))
 
     product: Mapped[Product] = relationship()
-    author: Mapped[User] = relationship()
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])
     tags: Mapped[list[Tag]] = relationship(secondary=question_tags, order_by=Tag.name)
     answers: Mapped[list[Answer]] = relationship(
         back_populates="question",
@@ -162,6 +172,19 @@ class Question(db.Model):
     @property
     def is_solved(self) -> bool:
         return self.accepted_answer_id is not None
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_answer_id is not None
+
+    @property
+    def state(self) -> str:
+        """unanswered, answered, solved or verified: what lists and filters show."""
+        if self.verified_answer_id is not None:
+            return "verified"
+        if self.accepted_answer_id is not None:
+            return "solved"
+        return "answered" if self.answer_count else "unanswered"
 
 
 class Answer(db.Model):
@@ -245,3 +268,27 @@ class Revision(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     editor: Mapped[User] = relationship()
+
+
+class Vote(db.Model):
+    """One user's up (+1) or down (-1) vote on one question or answer."""
+
+    __tablename__ = "votes"
+    __table_args__ = (
+        # NULLs are distinct, so these two keep one vote per user per post of each kind.
+        UniqueConstraint("user_id", "question_id", name="uq_votes_user_question"),
+        UniqueConstraint("user_id", "answer_id", name="uq_votes_user_answer"),
+        CheckConstraint("(question_id IS NULL) <> (answer_id IS NULL)", name="one_post"),
+        CheckConstraint("value IN (-1, 1)", name="value"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    question_id: Mapped[int | None] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), index=True
+    )
+    answer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("answers.id", ondelete="CASCADE"), index=True
+    )
+    value: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

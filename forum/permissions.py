@@ -25,3 +25,18 @@ def can_see_deleted(user: User | None) -> bool:
 
 def can_post(user: User | None) -> bool:
     return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def can_accept(user: User | None, question: Question) -> bool:
+    """The asker picks the answer that solved it; staff may do it for them."""
+    if not can_post(user):
+        return False
+    return question.author_id == user.id or user.is_staff
+
+
+def can_verify(user: User | None) -> bool:
+    return bool(can_post(user) and user.is_staff)
+
+
+def can_vote(user: User | None, post: Post) -> bool:
+    return can_post(user) and post.author_id != user.id and post.deleted_at is None

@@ -12,24 +12,38 @@ from ..extensions import db
 from ..models import Answer, Comment, Product, Question, Tag, User
 from ..permissions import can_see_deleted
 from .errors import NotFound
+from .votes import votes_by
 
 SORTS = {
     "active": (Question.last_activity_at.desc(), Question.id.desc()),
     "newest": (Question.created_at.desc(), Question.id.desc()),
-    "unanswered": (Question.created_at.desc(), Question.id.desc()),
+    "votes": (Question.score.desc(), Question.id.desc()),
+}
+STATES = {
+    "unanswered": Question.answer_count == 0,
+    "answered": (Question.answer_count > 0)
+    & Question.accepted_answer_id.is_(None)
+    & Question.verified_answer_id.is_(None),
+    "solved": Question.accepted_answer_id.is_not(None),
+    "verified": Question.verified_answer_id.is_not(None),
 }
 
 
 @dataclass
 class ListFilters:
     sort: str = "active"
+    state: str | None = None
     product: str | None = None
     tag: str | None = None
     page: int = 1
 
     def __post_init__(self) -> None:
+        if self.sort == "unanswered":  # the older tab link
+            self.sort, self.state = "newest", "unanswered"
         if self.sort not in SORTS:
             self.sort = "active"
+        if self.state not in STATES:
+            self.state = None
         self.page = max(1, self.page)
         # Filters come straight from the query string; NUL is refused by PostgreSQL.
         self.product = (self.product or "").replace("\x00", "")[:120] or None
@@ -44,8 +58,8 @@ def list_questions(viewer: User | None, filters: ListFilters, per_page: int) -> 
     )
     if not can_see_deleted(viewer):
         query = query.where(Question.deleted_at.is_(None))
-    if filters.sort == "unanswered":
-        query = query.where(Question.answer_count == 0)
+    if filters.state:
+        query = query.where(STATES[filters.state])
     if filters.product:
         query = query.join(Question.product).where(Product.slug == filters.product)
     if filters.tag:
@@ -60,6 +74,7 @@ class Thread:
     answers: list[Answer]
     question_comments: list[Comment]
     answer_comments: dict[int, list[Comment]] = field(default_factory=dict)
+    my_votes: dict[str, int] = field(default_factory=dict)  # "q<id>"/"a<id>" -> +1 / -1
 
 
 def load_thread(viewer: User | None, question_id: int) -> Thread:
@@ -70,6 +85,7 @@ def load_thread(viewer: User | None, question_id: int) -> Thread:
         .options(
             joinedload(Question.author),
             joinedload(Question.product),
+            joinedload(Question.verified_by),
             selectinload(Question.tags),
         )
     )
@@ -93,10 +109,17 @@ def load_thread(viewer: User | None, question_id: int) -> Thread:
         answers_query = answers_query.where(Answer.deleted_at.is_(None))
         comments_query = comments_query.where(Comment.deleted_at.is_(None))
     answers = list(db.session.scalars(answers_query))
-    # Accepted answer first, then by score, then oldest.
-    answers.sort(key=lambda a: a.id != question.accepted_answer_id)
+    # Staff-verified first, then the asker's accepted one, then by score, then oldest.
+    answers.sort(
+        key=lambda a: (a.id != question.verified_answer_id, a.id != question.accepted_answer_id)
+    )
 
-    thread = Thread(question=question, answers=answers, question_comments=[])
+    thread = Thread(
+        question=question,
+        answers=answers,
+        question_comments=[],
+        my_votes=votes_by(viewer, question, [a.id for a in answers]),
+    )
     for comment in db.session.scalars(comments_query):
         if comment.answer_id is None:
             thread.question_comments.append(comment)

@@ -22,7 +22,7 @@ from ..models import Answer, Comment, Question
 from ..services import posting, threads
 from ..services.errors import InvalidInput
 from ..templating import slugify
-from .helpers import attach_error, bounded_int
+from .helpers import attach_error, bounded_int, user_or_ip
 
 bp = Blueprint("questions", __name__)
 
@@ -35,12 +35,6 @@ def _comment_limit() -> str:
     return current_app.config["RATELIMIT_COMMENT"]
 
 
-def _user_or_ip() -> str:
-    if current_user.is_authenticated:
-        return f"user:{current_user.id}"
-    return request.remote_addr or "unknown"
-
-
 def _int_arg(name: str, default: int = 1) -> int:
     return bounded_int(request.args.get(name), default)
 
@@ -49,6 +43,7 @@ def _int_arg(name: str, default: int = 1) -> int:
 def index():
     filters = threads.ListFilters(
         sort=request.args.get("sort", "active"),
+        state=request.args.get("state") or None,
         product=request.args.get("product") or None,
         tag=request.args.get("tag") or None,
         page=_int_arg("page"),
@@ -69,7 +64,7 @@ def _question_form() -> QuestionForm:
 
 @bp.route("/ask", methods=["GET", "POST"])
 @login_required
-@limiter.limit(_post_limit, key_func=_user_or_ip, methods=["POST"])
+@limiter.limit(_post_limit, key_func=user_or_ip, methods=["POST"])
 def ask():
     form = _question_form()
     if request.method == "GET" and request.args.get("product"):
@@ -118,7 +113,7 @@ def _render_thread(question_id: int, answer_form=None, comment_form=None, commen
 
 @bp.route("/questions/<id:question_id>/answers", methods=["POST"])
 @login_required
-@limiter.limit(_post_limit, key_func=_user_or_ip)
+@limiter.limit(_post_limit, key_func=user_or_ip)
 def answer(question_id: int):
     form = AnswerForm()
     if form.validate_on_submit():
@@ -134,7 +129,7 @@ def answer(question_id: int):
 
 @bp.route("/questions/<id:question_id>/comments", methods=["POST"])
 @login_required
-@limiter.limit(_comment_limit, key_func=_user_or_ip)
+@limiter.limit(_comment_limit, key_func=user_or_ip)
 def comment(question_id: int):
     form = CommentForm()
     answer_id = bounded_int(request.form.get("answer_id"), default=0) or None

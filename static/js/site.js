@@ -29,4 +29,33 @@
     textarea.addEventListener("input", render);
     if (textarea.value.trim()) render();
   });
+
+  // Votes without a page load; the same form posts normally when scripts are off.
+  document.addEventListener("submit", async (event) => {
+    const form = event.target.closest("form[data-vote-form]");
+    if (!form) return;
+    event.preventDefault();
+    const box = form.closest("[data-vote-box]");
+    const error = box.querySelector("[data-vote-error]");
+    const body = new FormData(form, event.submitter);
+    let response;
+    let data = {};
+    try {
+      response = await fetch(form.action, {
+        method: "POST", body, headers: { Accept: "application/json", "X-CSRFToken": csrfToken },
+      });
+      data = await response.json();
+    } catch (err) {
+      error.textContent = "Your vote could not be sent. Check your connection and try again.";
+      return;
+    }
+    if (!response.ok) {
+      error.textContent = (data.error && data.error.message) || "Your vote could not be saved.";
+      return;
+    }
+    error.textContent = "";
+    box.querySelector("[data-score]").textContent = data.score;
+    form.querySelector('[value="up"]').setAttribute("aria-pressed", String(data.my_vote === 1));
+    form.querySelector('[value="down"]').setAttribute("aria-pressed", String(data.my_vote === -1));
+  });
 })();
