@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 
 from .extensions import db
 from .models import Comment, Product, Question, Role, utcnow
-from .services import accounts, posting
+from .services import accounts, marks, posting, votes
 
 DEMO_PASSWORD = "demo-password"
 
@@ -159,7 +159,17 @@ def seed_demo_data(force: bool = False) -> int:
         for text in comments:
             posting.post_comment(users[asker], question.id, text)
         if accepted is not None:
-            question.accepted_answer_id = posted[accepted].id
+            marks.accept_answer(users[asker], posted[accepted])
+        # Staff stamp their own answers as the official ones.
+        for answer in posted:
+            if answer.author.is_staff:
+                marks.verify_answer(answer.author, answer, "Official answer from the support team.")
+        # A few community votes, so scores and the votes sort mean something.
+        voters = [u for u in users.values() if u.role == Role.CUSTOMER.value]
+        for rank, answer in enumerate(posted):
+            for voter in voters[: max(0, len(voters) - rank)]:
+                if voter.id != answer.author_id:
+                    votes.cast_vote(voter, answer, "up")
         # Spread the threads over the last days so lists and ages look real.
         asked = now - timedelta(days=age + 1, hours=3 * age)
         replies = [asked + timedelta(hours=2 * (i + 1)) for i in range(len(posted))]

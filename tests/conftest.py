@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import g
 
 # Keep the generated secret and any index out of the checkout.
 os.environ.setdefault("FORUM_INSTANCE_PATH", tempfile.mkdtemp(prefix="forum-test-instance-"))
@@ -69,9 +70,12 @@ def _schema(database_url):
 
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url})
     with app.app_context():
-        db.drop_all()
+        # Drop whatever an earlier run left, whichever schema version it had.
+        existing = sa.inspect(db.engine).get_table_names()
         with db.engine.begin() as conn:
-            conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+            cascade = " CASCADE" if conn.dialect.name == "postgresql" else ""
+            for name in existing:
+                conn.execute(sa.text(f'DROP TABLE IF EXISTS "{name}"{cascade}'))
         upgrade()
         db.engine.dispose()
     return database_url
@@ -123,7 +127,7 @@ def make(app) -> Factory:
     return Factory()
 
 
-TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+TOKEN = re.compile(r'name="csrf[_-]token"[^>]*(?:value|content)="([^"]+)"')
 
 
 def csrf_token(client, url: str = "/account/login") -> str:
@@ -179,6 +183,10 @@ def count_queries(app):
 
     @contextmanager
     def counting():
+        # Requests in tests share the fixture's app context and so its session; start from an
+        # empty identity map, as a real request does, so counts don't depend on test setup.
+        db.session.expunge_all()
+        g.pop("_login_user", None)  # Flask-Login's per-request cache lives on that context too
         counter = StatementCounter()
         sa.event.listen(db.engine, "before_cursor_execute", counter)
         try:

@@ -76,3 +76,87 @@ def test_register_ask_and_answer(app, make, width, tmp_path):
         row = page.get_by_test_id("question-row").first
         assert "Satellite light turns orange" in row.inner_text()
         assert "1 answer" in " ".join(row.inner_text().split())
+
+
+def sign_in(page, base, email, password):
+    page.goto(f"{base}/account/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/")
+
+
+def sign_out(page):
+    page.get_by_role("button", name="Sign out").click()
+
+
+@pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
+def test_vote_accept_and_verify(app, make, width):
+    from forum.models import Role
+
+    from .factories import Factory
+
+    require_chromium()
+    asker, voter = make.user(name="Asha Asker"), make.user(name="Vic Voter")
+    staff = make.user(Role.STAFF, name="Dana Support")
+    question = make.question(author=asker, title="Bulb will not pair after the update")
+    first = make.answer(question, body="Reset it by switching it off and on five times.")
+    second = make.answer(question, body="Move your phone to the 2.4 GHz network.")
+    ids = {"q": question.id, "first": first.id, "second": second.id}
+    emails = {"asker": asker.email, "voter": voter.email, "staff": staff.email}
+
+    with live_server(app) as base, chromium_page(width) as page:
+        thread = f"{base}/questions/{ids['q']}"
+        sign_in(page, base, emails["voter"], Factory.PASSWORD)
+        page.goto(thread)
+        page.evaluate("window.__samePage = true")
+        box = page.locator(f"#answer-{ids['first']} [data-vote-box]")
+        up, down, score = (box.get_by_test_id(t) for t in ("vote-up", "vote-down", "score"))
+
+        up.click()
+        page.wait_for_function("el => el.textContent === '1'", arg=score.element_handle())
+        assert up.get_attribute("aria-pressed") == "true"
+        up.click()  # the same arrow again takes the vote back
+        page.wait_for_function("el => el.textContent === '0'", arg=score.element_handle())
+        assert up.get_attribute("aria-pressed") == "false"
+        down.click()
+        page.wait_for_function("el => el.textContent === '-1'", arg=score.element_handle())
+        assert down.get_attribute("aria-pressed") == "true"
+        assert page.evaluate("window.__samePage") is True  # updated in place, no reload
+        page.reload()
+        assert box.get_by_test_id("score").inner_text() == "-1"  # and it was saved
+        sign_out(page)
+
+        # The asker cannot vote on their own question, and is told why in the page.
+        sign_in(page, base, emails["asker"], Factory.PASSWORD)
+        page.goto(thread)
+        own = page.locator("#question [data-vote-box]")
+        own.get_by_test_id("vote-up").click()
+        own.locator("[data-vote-error]").filter(has_text="own post").wait_for()
+        assert own.get_by_test_id("score").inner_text() == "0"
+
+        # The asker accepts the second answer: it is badged and moves to the top.
+        page.locator(f"#answer-{ids['second']}").get_by_test_id("accept").click()
+        page.get_by_text("Marked as the answer that solved it.").wait_for()
+        answers = page.get_by_test_id("answer")
+        assert answers.first.get_attribute("id") == f"answer-{ids['second']}"
+        assert answers.first.get_by_test_id("accepted-badge").is_visible()
+        assert page.get_by_text("Solved", exact=True).first.is_visible()
+        sign_out(page)
+
+        # Staff verify the first answer with a note: verified goes above accepted.
+        sign_in(page, base, emails["staff"], Factory.PASSWORD)
+        page.goto(thread)
+        first_answer = page.locator(f"#answer-{ids['first']}")
+        first_answer.get_by_label("Staff note (optional)").fill("Confirmed with the bulb team")
+        first_answer.get_by_test_id("verify").click()
+        page.get_by_text("Verified by staff.", exact=True).wait_for()
+        answers = page.get_by_test_id("answer")
+        assert answers.first.get_attribute("id") == f"answer-{ids['first']}"
+        badge = answers.first.get_by_test_id("verified-badge").inner_text()
+        assert "Dana Support" in badge and "Confirmed with the bulb team" in badge
+        assert answers.nth(1).get_by_test_id("accepted-badge").is_visible()
+        assert_fits_the_screen(page)
+
+        page.goto(f"{base}/?state=verified")
+        assert "Bulb will not pair" in page.get_by_test_id("question-row").first.inner_text()

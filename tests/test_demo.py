@@ -10,6 +10,8 @@ def test_seed_demo_fills_an_empty_database_once(runner, client):
     questions = db.session.scalars(db.select(Question)).all()
     assert any(q.answer_count == 0 for q in questions)  # unanswered
     assert any(q.accepted_answer_id for q in questions)  # solved
+    assert any(q.verified_answer_id for q in questions)  # verified by staff
+    assert any(q.score or q.answers and q.answers[0].score for q in questions)  # voted on
     assert any(q.answer_count and not q.accepted_answer_id for q in questions)  # answered
     assert any("refund" in q.body_source for q in questions)  # angry
     roles = set(db.session.scalars(db.select(User.role)))

@@ -25,20 +25,20 @@ def statements_for(client, count_queries, url: str) -> int:
 
 
 def test_thread_page_statement_count_does_not_grow_with_answers(client, make, count_queries):
-    small = build_thread(make, answers=1, comments_per_post=1)
-    large = build_thread(make, answers=50, comments_per_post=3)
-    small_count = statements_for(client, count_queries, f"/questions/{small.id}")
-    large_count = statements_for(client, count_queries, f"/questions/{large.id}")
+    small = build_thread(make, answers=1, comments_per_post=1).id
+    large = build_thread(make, answers=50, comments_per_post=3).id
+    small_count = statements_for(client, count_queries, f"/questions/{small}")
+    large_count = statements_for(client, count_queries, f"/questions/{large}")
     assert large_count == small_count
     assert small_count <= 8
 
 
 def test_thread_page_count_is_the_same_for_staff_viewers(client, auth, make, count_queries):
-    small = build_thread(make, answers=1, comments_per_post=0)
-    large = build_thread(make, answers=20, comments_per_post=2)
+    small = build_thread(make, answers=1, comments_per_post=0).id
+    large = build_thread(make, answers=20, comments_per_post=2).id
     auth.login(make.user(Role.STAFF).email)
-    assert statements_for(client, count_queries, f"/questions/{small.id}") == statements_for(
-        client, count_queries, f"/questions/{large.id}"
+    assert statements_for(client, count_queries, f"/questions/{small}") == statements_for(
+        client, count_queries, f"/questions/{large}"
     )
 
 

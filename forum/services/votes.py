@@ -64,6 +64,15 @@ def cast_vote(voter: User, post: Question | Answer, direction: str) -> VoteResul
 
 
 def _apply_vote(voter, model, column, target, post_id, value) -> int | None:
+    # Lock the post first (row lock on PostgreSQL, write lock on SQLite): votes on one post
+    # then run one after another, and the vote row read below cannot go stale. The score
+    # update at the end would hold the same lock until commit anyway.
+    db.session.execute(
+        update(model)
+        .where(model.id == post_id)
+        .values(score=model.score)
+        .execution_options(synchronize_session=False)
+    )
     existing = db.session.execute(
         select(Vote.id, Vote.value).where(Vote.user_id == voter.id, column == post_id)
     ).first()

@@ -1,0 +1,71 @@
+"""What goes into the index and what comes out of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+STATES = ("unanswered", "answered", "solved", "verified")
+SORTS = ("relevance", "newest", "votes")
+
+Segment = tuple[str, bool]  # (text, whether it matched the query)
+
+
+@dataclass(frozen=True)
+class ThreadDocument:
+    """One thread: the question with its visible answers and comments."""
+
+    id: int
+    title: str
+    question: str  # plain text of the question body
+    answers: list[str]  # plain text of each visible answer, accepted/verified ones first
+    comments: list[str]
+    product: str  # product slug
+    tags: list[str]
+    state: str  # one of STATES
+    is_solved: bool
+    is_verified: bool
+    score: int
+    answer_count: int
+    created_at: datetime
+    last_activity_at: datetime
+
+
+@dataclass
+class SearchQuery:
+    text: str = ""
+    product: str | None = None
+    tags: list[str] = field(default_factory=list)
+    states: list[str] = field(default_factory=list)  # "is:" filters, all must hold
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 20
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: int
+    title: str
+    title_segments: list[Segment]
+    snippet: list[Segment]
+    product: str
+    tags: list[str]
+    state: str
+    is_solved: bool
+    is_verified: bool
+    score: int
+    answer_count: int
+    created_at: datetime
+    rank: float
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    query: SearchQuery
+    hits: list[Hit]
+    total: int
+    suggestion: str | None = None  # "did you mean" text, when the words look misspelt
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.query.per_page))
