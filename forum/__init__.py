@@ -57,11 +57,13 @@ def _register_blueprints(app: Flask) -> None:
     from .views.helpers import IdConverter
 
     app.url_map.converters["id"] = IdConverter
-    from .views import accounts, marks, questions
+    from . import search_sync  # noqa: F401  (registers the index-after-commit hooks)
+    from .views import accounts, marks, questions, search_page
 
     app.register_blueprint(accounts.bp)
     app.register_blueprint(questions.bp)
     app.register_blueprint(marks.bp)
+    app.register_blueprint(search_page.bp)
     register_error_handlers(app)
 
 
@@ -80,7 +82,8 @@ def _register_template_helpers(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
-    from .cli import forum_cli, users_cli
+    from .cli import forum_cli, search_cli, users_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(forum_cli)
+    app.cli.add_command(search_cli)

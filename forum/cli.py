@@ -11,6 +11,7 @@ from .services.errors import InvalidInput
 
 users_cli = AppGroup("users", help="Manage accounts.")
 forum_cli = AppGroup("forum", help="Demo data and imports.")
+search_cli = AppGroup("search", help="The full-text search index.")
 
 
 @users_cli.command("create")
@@ -61,3 +62,32 @@ def import_stackexchange(path: str) -> None:
         f"({result.skipped} already present) in {result.seconds:.1f}s "
         f"({result.posts_per_second:.0f} posts/s)."
     )
+
+
+@search_cli.command("reindex")
+def search_reindex() -> None:
+    """Rebuild the search index from the database."""
+    from .extensions import db
+    from .search_sync import all_thread_ids, get_index, iter_all_documents
+
+    ids = all_thread_ids(db.session)
+    with click.progressbar(length=len(ids), label="Indexing threads") as bar:
+        count = get_index().rebuild(iter_all_documents(db.session, ids), progress=bar.update)
+    click.echo(f"Indexed {count} threads.")
+
+
+@search_cli.command("check")
+@click.option("--no-repair", is_flag=True, help="Only report the drift.")
+def search_check(no_repair: bool) -> None:
+    """Report (and repair) threads missing from, stale in, or orphaned in the index."""
+    from .search_sync import check_drift
+
+    report = check_drift(repair=not no_repair)
+    for kind, ids in report.items():
+        shown = ", ".join(map(str, ids[:20])) + (" …" if len(ids) > 20 else "")
+        click.echo(f"{kind}: {len(ids)}" + (f" ({shown})" if ids else ""))
+    drift = sum(len(ids) for ids in report.values())
+    if drift:
+        click.echo("Repaired." if not no_repair else "Not repaired (--no-repair).")
+    else:
+        click.echo("The index matches the database.")

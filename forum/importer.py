@@ -15,6 +15,7 @@ from sqlalchemy import insert, select, update
 from .extensions import db
 from .markup import render_markdown, sanitize_html
 from .models import Answer, Comment, Product, Question, Tag, User, question_tags
+from .search_sync import touch_thread
 
 # Known sites: product name and where the originals live (for the CC BY-SA attribution).
 KNOWN_SITES = {
@@ -230,6 +231,9 @@ def _import_folder(folder: Path, site: str, progress: Progress | None) -> Import
     result.comments = len(new_comments)
 
     _update_counters_and_accepted(questions, q_prefix, a_prefix, question_ids, answer_ids)
+    # Rows went in as bulk inserts, which the flush hook cannot see: index these threads.
+    for question_id in question_ids.values():
+        touch_thread(db.session, question_id)
     db.session.commit()
     report(total, total)
     result.seconds = time.perf_counter() - started

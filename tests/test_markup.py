@@ -141,3 +141,11 @@ def test_hostile_post_is_inert_in_storage_and_on_the_page(client, auth, make):
 @pytest.mark.parametrize("source", ["", "   ", "\x00\x01", "<", "&", "*" * 5000])
 def test_odd_input_renders_without_error(source):
     assert isinstance(render_markdown(source), str)
+
+
+def test_plain_text_of_stored_html():
+    from forum.markup import plain_text
+
+    html = render_markdown('Use **AT&T** <abbr title="a > b">x</abbr> & [docs](https://e.x "t>x")')
+    text = " ".join(plain_text(html).split())
+    assert text == "Use AT&T x & docs"

@@ -7,6 +7,7 @@ from sqlalchemy import update
 from ..extensions import db
 from ..models import Answer, Question, User, utcnow
 from ..permissions import can_accept, can_verify
+from ..search_sync import touch_thread
 from . import events
 from .errors import InvalidInput, PermissionDenied
 
@@ -62,6 +63,7 @@ def verify_answer(staff: User, answer: Answer, note: str = "") -> Question:
             verified_note=note or None,
         )
     )
+    touch_thread(db.session, question.id)
     db.session.commit()
     db.session.refresh(question)
     events.answer_verified.send(answer, staff=staff)

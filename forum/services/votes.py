@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Answer, Question, User, Vote
+from ..search_sync import touch_thread
 from . import events
 from .errors import InvalidInput, PermissionDenied
 
@@ -57,6 +58,7 @@ def cast_vote(voter: User, post: Question | Answer, direction: str) -> VoteResul
             db.session.rollback()
             continue
         score = db.session.scalar(select(model.score).where(model.id == post.id))
+        touch_thread(db.session, post.id if model is Question else post.question_id)
         db.session.commit()
         events.vote_cast.send(post, voter=voter, value=my_vote)
         return VoteResult(score=score, my_vote=my_vote)

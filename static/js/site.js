@@ -30,6 +30,42 @@
     if (textarea.value.trim()) render();
   });
 
+  // Similar questions while typing a title: read before you post.
+  const titleInput = document.querySelector("input[data-similar]");
+  const similarBox = document.getElementById("similar-questions");
+  if (titleInput && similarBox) {
+    const list = similarBox.querySelector("ul");
+    let latest = 0;
+    const lookup = debounce(async () => {
+      const title = titleInput.value.trim();
+      const ticket = ++latest;
+      if (title.length < 4) { similarBox.hidden = true; return; }
+      try {
+        const url = `${titleInput.dataset.similar}?title=${encodeURIComponent(title)}`;
+        const response = await fetch(url, { headers: { Accept: "application/json" } });
+        if (!response.ok || ticket !== latest) return;
+        const { results } = await response.json();
+        list.replaceChildren(...results.map((hit) => {
+          const item = document.createElement("li");
+          const link = document.createElement("a");
+          link.href = hit.url;
+          link.textContent = hit.title; // text, never HTML
+          item.append(link);
+          for (const [on, label, cls] of [[hit.verified, "Verified", "verified"], [hit.solved, "Solved", "solved"]]) {
+            if (!on) continue;
+            const badge = document.createElement("span");
+            badge.className = `badge ${cls}`;
+            badge.textContent = label;
+            item.append(" ", badge);
+          }
+          return item;
+        }));
+        similarBox.hidden = results.length === 0;
+      } catch (err) { /* offline: nothing to suggest */ }
+    }, 250);
+    titleInput.addEventListener("input", lookup);
+  }
+
   // Votes without a page load; the same form posts normally when scripts are off.
   document.addEventListener("submit", async (event) => {
     const form = event.target.closest("form[data-vote-form]");

@@ -1,0 +1,161 @@
+"""Keeps the search index in step with the database: changed threads are indexed after commit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+
+from flask import Flask, current_app
+from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, selectinload
+
+from search import SearchIndex, ThreadDocument
+
+from .extensions import db
+from .markup import plain_text
+from .models import Answer, Comment, Question
+
+log = logging.getLogger(__name__)
+PENDING = "search_pending_threads"
+CHUNK = 500
+
+
+def get_index(app: Flask | None = None) -> SearchIndex:
+    """This process's index handle (one per app: it keeps a searcher open between requests)."""
+    app = app or current_app
+    handle = app.extensions.get("search_index")
+    if handle is None:
+        handle = app.extensions["search_index"] = SearchIndex(app.config["SEARCH_INDEX_DIR"])
+    return handle
+
+
+def touch_thread(session: Session, question_id: int) -> None:
+    """Mark a thread for reindexing after commit; for writes made with bulk UPDATE statements,
+    which the flush hook below cannot see."""
+    session.info.setdefault(PENDING, set()).add(question_id)
+
+
+@event.listens_for(FlaskSession, "after_flush")
+def _collect_changed_threads(session: Session, flush_context) -> None:
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Question):
+            touch_thread(session, obj.id)
+        elif isinstance(obj, Answer | Comment):
+            touch_thread(session, obj.question_id)
+
+
+@event.listens_for(FlaskSession, "after_commit")
+def _index_committed_threads(session: Session) -> None:
+    pending = session.info.pop(PENDING, None)
+    if not pending or not current_app.config.get("SEARCH_SYNC", True):
+        return
+    try:
+        # The committed session may not run SQL here: read with a fresh one.
+        with Session(bind=session.get_bind()) as reader:
+            documents, removed = thread_documents(reader, sorted(pending))
+        get_index().sync(documents, removed)
+    except Exception:  # the write is committed; `flask search check` repairs the index
+        log.exception("Could not index threads %s", sorted(pending))
+
+
+@event.listens_for(FlaskSession, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop(PENDING, None)
+
+
+def _visible(posts: Iterable[Answer | Comment]) -> list:
+    return [p for p in posts if p.deleted_at is None]
+
+
+def thread_documents(session: Session, ids: list[int]) -> tuple[list[ThreadDocument], list[int]]:
+    """Documents for the visible threads among `ids`, and the ids to remove from the index."""
+    documents: list[ThreadDocument] = []
+    for start in range(0, len(ids), CHUNK):
+        documents.extend(_documents_for(session, ids[start : start + CHUNK]))
+    found = {d.id for d in documents}
+    return documents, [i for i in ids if i not in found]
+
+
+def _documents_for(session: Session, ids: list[int]) -> list[ThreadDocument]:
+    questions = session.scalars(
+        select(Question)
+        .where(Question.id.in_(ids), Question.deleted_at.is_(None))
+        .options(selectinload(Question.product), selectinload(Question.tags))
+    ).all()
+    if not questions:
+        return []
+    thread_ids = [q.id for q in questions]
+    answers: dict[int, list[Answer]] = {}
+    for answer in session.scalars(
+        select(Answer)
+        .where(Answer.question_id.in_(thread_ids), Answer.deleted_at.is_(None))
+        .order_by(Answer.score.desc(), Answer.id)
+    ):
+        answers.setdefault(answer.question_id, []).append(answer)
+    comments: dict[int, list[str]] = {}
+    for question_id, body in session.execute(
+        select(Comment.question_id, Comment.body_html)
+        .where(Comment.question_id.in_(thread_ids), Comment.deleted_at.is_(None))
+        .order_by(Comment.id)
+    ):
+        comments.setdefault(question_id, []).append(plain_text(body))
+    return [_document(q, answers.get(q.id, []), comments.get(q.id, [])) for q in questions]
+
+
+def _document(question: Question, answers: list[Answer], comments: list[str]) -> ThreadDocument:
+    marked = {question.verified_answer_id, question.accepted_answer_id}
+    answers = sorted(answers, key=lambda a: a.id not in marked)
+    return ThreadDocument(
+        id=question.id,
+        title=question.title,
+        question=plain_text(question.body_html),
+        answers=[plain_text(a.body_html) for a in answers],
+        comments=comments,
+        product=question.product.slug,
+        tags=[t.name for t in question.tags],
+        state=question.state,
+        is_solved=question.is_solved,
+        is_verified=question.is_verified,
+        score=question.score,
+        answer_count=question.answer_count,
+        created_at=question.created_at,
+        last_activity_at=question.last_activity_at,
+    )
+
+
+def all_thread_ids(session: Session) -> list[int]:
+    return list(session.scalars(select(Question.id).where(Question.deleted_at.is_(None))))
+
+
+def iter_all_documents(session: Session, ids: list[int]) -> Iterator[ThreadDocument]:
+    for start in range(0, len(ids), CHUNK):
+        yield from _documents_for(session, ids[start : start + CHUNK])
+
+
+def reindex_all(progress: Callable[[int], None] | None = None) -> int:
+    """Rebuild the index from the database. Returns the number of threads indexed."""
+    ids = all_thread_ids(db.session)
+    return get_index().rebuild(iter_all_documents(db.session, ids), progress=progress)
+
+
+def check_drift(repair: bool = True) -> dict[str, list[int]]:
+    """Compare database and index: missing, stale (older activity) and orphaned threads."""
+    rows = db.session.execute(
+        select(Question.id, Question.last_activity_at).where(Question.deleted_at.is_(None))
+    ).all()
+    in_db = dict(rows)
+    in_index = get_index().stored_ids()
+    report = {
+        "missing": sorted(set(in_db) - set(in_index)),
+        "orphaned": sorted(set(in_index) - set(in_db)),
+        "stale": sorted(
+            i
+            for i in set(in_db) & set(in_index)
+            if in_index[i] is None or abs((in_db[i] - in_index[i]).total_seconds()) > 1
+        ),
+    }
+    if repair and any(report.values()):
+        documents, removed = thread_documents(db.session, report["missing"] + report["stale"])
+        get_index().sync(documents, removed + report["orphaned"])
+    return report

@@ -1,0 +1,288 @@
+"""The Whoosh index of threads: write, remove, query and suggest."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from whoosh import fields, index, qparser, query, scoring, sorting
+from whoosh.analysis import CharsetFilter, StemmingAnalyzer
+from whoosh.highlight import ContextFragmenter, Formatter, Highlighter, PinpointFragmenter
+from whoosh.support.charset import accent_map
+
+from .documents import Hit, SearchQuery, SearchResults, Segment, ThreadDocument
+
+# Stemming ("pairing" finds "paired") and accent folding ("café" finds "cafe").
+ANALYZER = StemmingAnalyzer() | CharsetFilter(accent_map)
+TITLE_BOOST = 3.0
+WRITE_LOCK_TIMEOUT = 30.0  # seconds a writer waits for another process's lock
+
+
+def make_schema() -> fields.Schema:
+    return fields.Schema(
+        id=fields.NUMERIC(int, bits=32, stored=True, unique=True, signed=False),
+        title=fields.TEXT(analyzer=ANALYZER, stored=True, field_boost=TITLE_BOOST, spelling=True),
+        body=fields.TEXT(analyzer=ANALYZER, stored=True, spelling=True),
+        product=fields.ID(stored=True),
+        tags=fields.KEYWORD(stored=True, commas=True, lowercase=True),
+        state=fields.ID(stored=True),
+        flags=fields.KEYWORD(stored=True),  # "solved verified": is: filters that can overlap
+        score=fields.NUMERIC(int, bits=32, stored=True, sortable=True),
+        answer_count=fields.NUMERIC(int, stored=True),
+        created_at=fields.DATETIME(stored=True, sortable=True),
+        last_activity_at=fields.DATETIME(stored=True),
+    )
+
+
+class SegmentFormatter(Formatter):
+    """Snippets as (text, matched) pairs: no markup ever comes out of the index."""
+
+    def format(self, fragments, replace=False):
+        segments: list[Segment] = []
+        for number, fragment in enumerate(fragments):
+            if number:
+                segments.append((" … ", False))
+            text, position = fragment.text, fragment.startchar
+            for token in fragment.matches:
+                if token.startchar > position:
+                    segments.append((text[position : token.startchar], False))
+                segments.append((text[token.startchar : token.endchar], True))
+                position = token.endchar
+            if position < fragment.endchar:
+                segments.append((text[position : fragment.endchar], False))
+        return segments
+
+
+def _naive_utc(value: datetime) -> datetime:
+    # Whoosh stores naive datetimes; keep them in UTC.
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+class SearchIndex:
+    """A Whoosh index in a directory. Safe to share between threads of one process; several
+    processes may write to the same directory (each write waits for Whoosh's lock)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._searcher = None
+        self._index = self._open_or_create()
+
+    def _open_or_create(self):
+        self.path.mkdir(parents=True, exist_ok=True)
+        if index.exists_in(self.path):
+            return index.open_dir(self.path)
+        return index.create_in(self.path, make_schema())
+
+    # Writing ------------------------------------------------------------------------------
+
+    def _writer(self):
+        return self._index.writer(timeout=WRITE_LOCK_TIMEOUT, delay=0.05)
+
+    def index_threads(self, documents: Iterable[ThreadDocument]) -> int:
+        """Add or replace these threads. Returns how many were written."""
+        count = 0
+        with self._writer() as writer:
+            for document in documents:
+                writer.update_document(**self._fields(document))
+                count += 1
+        return count
+
+    def remove_threads(self, thread_ids: Iterable[int]) -> None:
+        with self._writer() as writer:
+            for thread_id in thread_ids:
+                writer.delete_by_term("id", int(thread_id))
+
+    def sync(self, documents: Iterable[ThreadDocument], removed: Iterable[int]) -> None:
+        """Write changed threads and drop removed ones in a single commit."""
+        with self._writer() as writer:
+            for thread_id in removed:
+                writer.delete_by_term("id", int(thread_id))
+            for document in documents:
+                writer.update_document(**self._fields(document))
+
+    def rebuild(self, documents: Iterable[ThreadDocument], progress=None) -> int:
+        """Replace the whole index with these documents (one writer, one merge)."""
+        count = 0
+        self._index = index.create_in(self.path, make_schema())
+        self._searcher = None
+        with self._index.writer(limitmb=256, procs=1) as writer:
+            for document in documents:
+                writer.add_document(**self._fields(document))
+                count += 1
+                if progress:
+                    progress(1)
+        return count
+
+    @staticmethod
+    def _fields(doc: ThreadDocument) -> dict:
+        flags = [
+            name for name, on in (("solved", doc.is_solved), ("verified", doc.is_verified)) if on
+        ]
+        return {
+            "id": doc.id,
+            "title": doc.title,
+            "body": "\n\n".join([doc.question, *doc.answers, *doc.comments]),
+            "product": doc.product,
+            "tags": ",".join(doc.tags),
+            "state": doc.state,
+            "flags": " ".join(flags),
+            "score": doc.score,
+            "answer_count": doc.answer_count,
+            "created_at": _naive_utc(doc.created_at),
+            "last_activity_at": _naive_utc(doc.last_activity_at),
+        }
+
+    # Reading ------------------------------------------------------------------------------
+
+    def _current_searcher(self):
+        """One searcher kept open, reopened when the index has changed since.
+
+        Not `Searcher.refresh()`: it reuses segment readers whose segment is unchanged, and so
+        misses a commit that only deleted documents (a removed thread would stay findable)."""
+        with self._lock:
+            if self._searcher is not None and not self._searcher.up_to_date():
+                self._searcher.close()
+                self._searcher = None
+            if self._searcher is None:
+                self._searcher = self._index.searcher(weighting=scoring.BM25F())
+            return self._searcher
+
+    def doc_count(self) -> int:
+        return self._current_searcher().doc_count()
+
+    def stored_ids(self) -> dict[int, datetime | None]:
+        """Every indexed thread id with the activity time it was indexed at (for drift checks)."""
+        searcher = self._current_searcher()
+        return {
+            fields_["id"]: _aware(fields_.get("last_activity_at"))
+            for fields_ in searcher.all_stored_fields()
+        }
+
+    def _parse_words(self, text: str):
+        parser = qparser.MultifieldParser(
+            ["title", "body"], schema=self._index.schema, group=qparser.OrGroup.factory(0.9)
+        )
+        # Customers type words, not query syntax: keep phrases ("...") and AND/OR/NOT, but no
+        # field:, wildcard, fuzzy, range or boost syntax that could surprise or blow up.
+        for plugin in (
+            qparser.FieldsPlugin,
+            qparser.WildcardPlugin,
+            qparser.FuzzyTermPlugin,
+            qparser.RangePlugin,
+            qparser.BoostPlugin,
+            qparser.RegexPlugin,
+        ):
+            parser.remove_plugin_class(plugin)
+        try:
+            return parser.parse(text)
+        except Exception:  # noqa: BLE001 - Whoosh raises many types on odd input
+            words = " ".join(ch if ch.isalnum() else " " for ch in text)
+            return parser.parse(words)
+
+    def search(self, request: SearchQuery) -> SearchResults:
+        searcher = self._current_searcher()
+        filters = []
+        if request.product:
+            filters.append(query.Term("product", request.product))
+        filters.extend(query.Term("tags", tag) for tag in request.tags)
+        for state in request.states:
+            if state in ("solved", "verified"):
+                filters.append(query.Term("flags", state))
+            elif state == "answered":
+                filters.append(query.Not(query.Term("state", "unanswered")))
+            else:
+                filters.append(query.Term("state", state))
+        words = self._parse_words(request.text) if request.text else query.Every()
+        if words is query.NullQuery and request.text:
+            return SearchResults(query=request, hits=[], total=0)
+        combined = query.And([words, *filters]) if filters else words
+
+        sortedby, reverse = None, False
+        if request.sort == "newest" or (request.sort == "relevance" and not request.text):
+            sortedby, reverse = "created_at", True
+        elif request.sort == "votes":
+            sortedby, reverse = (
+                sorting.MultiFacet(
+                    [
+                        sorting.FieldFacet("score", reverse=True),
+                        sorting.FieldFacet("created_at", reverse=True),
+                    ]
+                ),
+                False,
+            )
+        page = searcher.search_page(
+            combined,
+            max(1, request.page),
+            pagelen=request.per_page,
+            sortedby=sortedby,
+            reverse=reverse,
+            terms=True,
+        )
+        highlighter = Highlighter(
+            fragmenter=ContextFragmenter(maxchars=180, surround=60),
+            formatter=SegmentFormatter(),
+        )
+        title_highlighter = Highlighter(
+            fragmenter=PinpointFragmenter(maxchars=300, surround=300, autotrim=False),
+            formatter=SegmentFormatter(),
+        )
+        hits = [self._hit(hit, highlighter, title_highlighter) for hit in page]
+        suggestion = None
+        if request.text and page.total == 0:
+            suggestion = self._suggestion(searcher, request.text)
+        return SearchResults(query=request, hits=hits, total=page.total, suggestion=suggestion)
+
+    def _hit(self, hit, highlighter, title_highlighter) -> Hit:
+        stored = hit.fields()
+        snippet = highlighter.highlight_hit(hit, "body", top=2) or []
+        if not snippet:
+            lead = stored.get("body", "")[:180]
+            snippet = [(lead + ("…" if len(stored.get("body", "")) > 180 else ""), False)]
+        title_segments = title_highlighter.highlight_hit(hit, "title", top=1) or [
+            (stored["title"], False)
+        ]
+        flags = stored.get("flags", "").split()
+        return Hit(
+            id=stored["id"],
+            title=stored["title"],
+            title_segments=title_segments,
+            snippet=snippet,
+            product=stored.get("product", ""),
+            tags=[t for t in stored.get("tags", "").split(",") if t],
+            state=stored.get("state", ""),
+            is_solved="solved" in flags,
+            is_verified="verified" in flags,
+            score=stored.get("score", 0),
+            answer_count=stored.get("answer_count", 0),
+            created_at=_aware(stored.get("created_at")),
+            rank=hit.score or 0.0,
+        )
+
+    def _suggestion(self, searcher, text: str) -> str | None:
+        try:
+            parsed = self._parse_words(text)
+            corrected = searcher.correct_query(parsed, text, prefix=1, maxdist=2)
+        except Exception:  # noqa: BLE001 - a suggestion is optional, never an error
+            return None
+        if corrected.query == parsed:
+            return None
+        return corrected.string
+
+    def suggest(self, title: str, limit: int = 5) -> list[Hit]:
+        """Threads like the question being typed, for the ask page."""
+        if len(title.split()) == 0:
+            return []
+        return self.search(SearchQuery(text=title, per_page=limit)).hits
+
+    def close(self) -> None:
+        with self._lock:
+            if self._searcher is not None:
+                self._searcher.close()
+                self._searcher = None

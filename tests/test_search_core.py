@@ -1,0 +1,204 @@
+"""The search package on its own: no Flask, a real Whoosh index in a temporary folder."""
+
+import multiprocessing
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from search import SearchIndex, SearchQuery, ThreadDocument, parse_query
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def doc(
+    id_,
+    title,
+    question="",
+    answers=(),
+    product="lumen",
+    tags=(),
+    state="answered",
+    solved=False,
+    verified=False,
+    score=0,
+    age_days=0,
+):
+    return ThreadDocument(
+        id=id_,
+        title=title,
+        question=question,
+        answers=list(answers),
+        comments=[],
+        product=product,
+        tags=list(tags),
+        state=state,
+        is_solved=solved,
+        is_verified=verified,
+        score=score,
+        answer_count=len(answers),
+        created_at=NOW - timedelta(days=age_days),
+        last_activity_at=NOW - timedelta(days=age_days),
+    )
+
+
+@pytest.fixture
+def index(tmp_path):
+    ix = SearchIndex(tmp_path / "index")
+    ix.index_threads(
+        [
+            doc(
+                1,
+                "Bulb won't pair with the app",
+                "It blinks three times.",
+                ["Reset it: switch it off and on five times."],
+                tags=["pairing"],
+                solved=True,
+                state="solved",
+                score=5,
+                age_days=3,
+            ),
+            doc(
+                2,
+                "Router drops the café Wi-Fi every evening",
+                "Orange light at 8 pm.",
+                product="orbit",
+                tags=["wifi"],
+                state="unanswered",
+                age_days=1,
+            ),
+            doc(
+                3,
+                "Guest network password",
+                "Where is the guest setting?",
+                ["Settings, then Guest network. The bulb app has nothing to do with it."],
+                product="orbit",
+                tags=["wifi", "guest"],
+                verified=True,
+                state="verified",
+                score=2,
+                age_days=2,
+            ),
+            doc(
+                4,
+                "Colour schedules",
+                "Can bulbs pair with routines? bulb bulb bulb bulb",
+                ["Yes."],
+                score=9,
+                age_days=0,
+            ),
+        ]
+    )
+    yield ix
+    ix.close()
+
+
+def ids(results):
+    return [hit.id for hit in results.hits]
+
+
+def test_stemming_and_accent_folding(index):
+    assert ids(index.search(parse_query("pairing")))[0] == 1  # "pair" in the title
+    assert ids(index.search(parse_query("cafe"))) == [2]
+    assert ids(index.search(parse_query("CAFÉ evenings"))) == [2]
+
+
+def test_title_weighs_more_than_the_body(index):
+    # "bulb" is in thread 1's title once, and four times in thread 4's body.
+    assert ids(index.search(parse_query("bulb")))[0] == 1
+
+
+def test_a_hit_in_an_answer_finds_the_thread(index):
+    assert ids(index.search(parse_query('"off and on five times"'))) == [1]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("product:orbit", [2, 3]),
+        ("tag:wifi", [2, 3]),
+        ("tag:wifi tag:guest", [3]),
+        ("is:unanswered", [2]),
+        ("is:solved", [1]),
+        ("is:verified", [3]),
+        ("is:answered", [1, 3, 4]),
+        ("bulb is:solved", [1]),
+        ("bulb product:orbit", [3]),
+    ],
+)
+def test_filters_return_exactly_what_they_promise(index, text, expected):
+    assert sorted(ids(index.search(parse_query(text)))) == expected
+
+
+def test_sorts(index):
+    assert ids(index.search(parse_query("bulb OR router OR guest", sort="votes"))) == [4, 1, 3, 2]
+    assert ids(index.search(parse_query("bulb OR router OR guest", sort="newest"))) == [4, 2, 3, 1]
+
+
+def test_snippets_are_segments_that_mark_the_matches(index):
+    hit = index.search(parse_query("orange light")).hits[0]
+    assert ("Orange", True) in hit.snippet and ("light", True) in hit.snippet
+    assert all(isinstance(text, str) and isinstance(on, bool) for text, on in hit.snippet)
+
+
+def test_did_you_mean(index):
+    results = index.search(parse_query("routr"))
+    assert results.total == 0 and results.suggestion == "router"
+
+
+def test_remove_and_replace(index):
+    index.remove_threads([2])
+    assert index.search(parse_query("cafe")).total == 0
+    index.index_threads([doc(1, "Bulb now pairs fine")])
+    assert ids(index.search(parse_query("fine"))) == [1]
+    assert index.doc_count() == 3
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"unbalanced',
+        "AND",
+        "OR OR",
+        "NOT",
+        "(((",
+        ")",
+        "*",
+        "?",
+        "~",
+        "^2",
+        "a:b:c",
+        "title:x",
+        "x" * 5000,
+        "\x00\x01\x1b[31m",
+        "🙂" * 50,
+        "[1 TO 5]",
+        "/regex/",
+        '"" ""',
+        "-",
+        "+",
+    ],
+)
+def test_hostile_queries_return_results_not_errors(index, text):
+    results = index.search(parse_query(text))
+    assert results.total >= 0
+
+
+def _write_many(path: str, start: int, count: int) -> None:
+    ix = SearchIndex(path)
+    for i in range(start, start + count):
+        ix.index_threads([doc(i, f"Thread number {i} about routers")])
+
+
+def test_several_processes_writing_at_once_lose_nothing(tmp_path):
+    path = str(tmp_path / "shared-index")
+    SearchIndex(path).close()
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_write_many, args=(path, n * 100, 15)) for n in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert [w.exitcode for w in workers] == [0, 0, 0]
+    ix = SearchIndex(path)
+    assert ix.doc_count() == 45
+    assert ix.search(SearchQuery(text="routers", per_page=100)).total == 45
