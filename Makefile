@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export FLASK_APP := forum:create_app
 
-.PHONY: setup run test test-postgres lint migrate clean
+.PHONY: setup run test test-postgres lint migrate clean bench-search
 
 setup: $(VENV)/.installed
 
@@ -26,6 +26,10 @@ test: setup
 test-postgres: setup
 	FORUM_TEST_DATABASE_URL=$${FORUM_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Prints figures; asserts nothing. Reads ../shared/data/stackexchange.
+bench-search: setup
+	$(BIN)/python bench/search_bench.py
 
 lint: setup
 	$(BIN)/ruff check .

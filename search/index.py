@@ -18,13 +18,19 @@ from .documents import Hit, SearchQuery, SearchResults, Segment, ThreadDocument
 ANALYZER = StemmingAnalyzer() | CharsetFilter(accent_map)
 TITLE_BOOST = 3.0
 WRITE_LOCK_TIMEOUT = 30.0  # seconds a writer waits for another process's lock
+# Snippets come from the first part of a thread (question, then marked answers first): keeping
+# only that stored makes hits cheap to load and to highlight. The whole thread is indexed.
+EXCERPT_CHARS = 1500
 
 
 def make_schema() -> fields.Schema:
     return fields.Schema(
         id=fields.NUMERIC(int, bits=32, stored=True, unique=True, signed=False),
+        # "Did you mean" draws on title words: a spelling graph of every body costs more
+        # to write than it adds.
         title=fields.TEXT(analyzer=ANALYZER, stored=True, field_boost=TITLE_BOOST, spelling=True),
-        body=fields.TEXT(analyzer=ANALYZER, stored=True, spelling=True),
+        body=fields.TEXT(analyzer=ANALYZER),
+        excerpt=fields.STORED(),
         product=fields.ID(stored=True),
         tags=fields.KEYWORD(stored=True, commas=True, lowercase=True),
         state=fields.ID(stored=True),
@@ -125,10 +131,12 @@ class SearchIndex:
         flags = [
             name for name, on in (("solved", doc.is_solved), ("verified", doc.is_verified)) if on
         ]
+        body = "\n\n".join([doc.question, *doc.answers, *doc.comments])
         return {
             "id": doc.id,
             "title": doc.title,
-            "body": "\n\n".join([doc.question, *doc.answers, *doc.comments]),
+            "body": body,
+            "excerpt": body[:EXCERPT_CHARS],
             "product": doc.product,
             "tags": ",".join(doc.tags),
             "state": doc.state,
@@ -241,10 +249,10 @@ class SearchIndex:
 
     def _hit(self, hit, highlighter, title_highlighter) -> Hit:
         stored = hit.fields()
-        snippet = highlighter.highlight_hit(hit, "body", top=2) or []
+        excerpt = stored.get("excerpt", "")
+        snippet = highlighter.highlight_hit(hit, "body", text=excerpt, top=2) or []
         if not snippet:
-            lead = stored.get("body", "")[:180]
-            snippet = [(lead + ("…" if len(stored.get("body", "")) > 180 else ""), False)]
+            snippet = [(excerpt[:180] + ("…" if len(excerpt) > 180 else ""), False)]
         title_segments = title_highlighter.highlight_hit(hit, "title", top=1) or [
             (stored["title"], False)
         ]

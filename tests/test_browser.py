@@ -56,7 +56,10 @@ def test_register_ask_and_answer(app, make, width, tmp_path):
         # A too-short answer comes back with a message and the text kept.
         page.get_by_role("textbox", name="Your answer").fill("Try it")
         page.get_by_role("button", name="Post your answer").click()
-        assert page.get_by_role("alert").first.inner_text().startswith("Field must be between")
+        error = page.locator("#body-error")
+        error.wait_for()
+        assert error.inner_text().startswith("Field must be between 10 and 30000")
+        assert error.get_attribute("role") == "alert"
         assert page.get_by_role("textbox", name="Your answer").input_value() == "Try it"
         page.get_by_role("textbox", name="Your answer").fill(
             "Move the satellite one room closer to the router."
