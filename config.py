@@ -60,6 +60,11 @@ def load(env: str | None = None) -> dict:
         "RATELIMIT_VOTE": os.environ.get("FORUM_RATELIMIT_VOTE", "60 per minute"),
         # werkzeug method string; scrypt is the strong default.
         "PASSWORD_HASH_METHOD": os.environ.get("FORUM_PASSWORD_HASH_METHOD", "scrypt"),
+        # Moderation: hours before an unanswered thread is flagged, reports that hide a post,
+        # and the priority from which an open flag counts as urgent in the staff header.
+        "MODERATION_SLA_HOURS": float(os.environ.get("FORUM_SLA_HOURS", "24")),
+        "REPORTS_TO_HIDE": int(os.environ.get("FORUM_REPORTS_TO_HIDE", "3")),
+        "URGENT_FLAG_PRIORITY": float(os.environ.get("FORUM_URGENT_FLAG_PRIORITY", "6")),
         "QUESTIONS_PER_PAGE": int(os.environ.get("FORUM_QUESTIONS_PER_PAGE", "20")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

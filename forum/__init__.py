@@ -58,12 +58,17 @@ def _register_blueprints(app: Flask) -> None:
 
     app.url_map.converters["id"] = IdConverter
     from . import search_sync  # noqa: F401  (registers the index-after-commit hooks)
-    from .views import accounts, marks, questions, search_page
+    from .services.moderation import connect_signals
+
+    connect_signals()
+    from .views import accounts, marks, moderation, questions, search_page
 
     app.register_blueprint(accounts.bp)
     app.register_blueprint(questions.bp)
     app.register_blueprint(marks.bp)
     app.register_blueprint(search_page.bp)
+    app.register_blueprint(moderation.bp)
+    app.register_blueprint(moderation.customer_bp)
     register_error_handlers(app)
 
 
@@ -77,13 +82,26 @@ def _register_template_helpers(app: Flask) -> None:
         can_accept=permissions.can_accept,
         can_verify=permissions.can_verify,
         can_vote=permissions.can_vote,
+        can_moderate=permissions.can_moderate,
     )
     register(app)
 
+    @app.context_processor
+    def staff_awareness():
+        """Staff see how many urgent flags are open, on every page (one COUNT query)."""
+        from flask_login import current_user
+
+        from .services.moderation import urgent_count
+
+        if permissions.can_moderate(current_user):
+            return {"urgent_flags": urgent_count()}
+        return {}
+
 
 def _register_cli(app: Flask) -> None:
-    from .cli import forum_cli, search_cli, users_cli
+    from .cli import forum_cli, moderation_cli, search_cli, users_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(forum_cli)
     app.cli.add_command(search_cli)
+    app.cli.add_command(moderation_cli)

@@ -12,6 +12,7 @@ from .services.errors import InvalidInput
 users_cli = AppGroup("users", help="Manage accounts.")
 forum_cli = AppGroup("forum", help="Demo data and imports.")
 search_cli = AppGroup("search", help="The full-text search index.")
+moderation_cli = AppGroup("moderation", help="Flags and sentiment.")
 
 
 @users_cli.command("create")
@@ -91,3 +92,37 @@ def search_check(no_repair: bool) -> None:
         click.echo("Repaired." if not no_repair else "Not repaired (--no-repair).")
     else:
         click.echo("The index matches the database.")
+
+
+@moderation_cli.command("scan")
+def moderation_scan() -> None:
+    """Flag threads past the service level. Idempotent: safe to run from cron every minute."""
+    from .services.moderation import scan
+
+    counts = scan()
+    click.echo(
+        f"Flagged {counts['unanswered']} unanswered and {counts['needs_staff']} "
+        "negative threads with no staff reply."
+    )
+
+
+@moderation_cli.command("eval")
+@click.argument("datafiles", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+def moderation_eval(datafiles: tuple[str, ...]) -> None:
+    """Precision, recall and F1 of the negative class on labelled files (UCI or VADER tweets)."""
+    from pathlib import Path
+
+    from moderation.evaluate import evaluate, load_labelled
+    from moderation.sentiment import NEGATIVE_THRESHOLD
+
+    click.echo(f"negative class: negativity >= {NEGATIVE_THRESHOLD}")
+    click.echo(f"{'file':<40}{'n':>6}{'neg':>6}{'precision':>11}{'recall':>9}{'F1':>8}")
+    for datafile in datafiles:
+        rows = load_labelled(Path(datafile))
+        if not rows:
+            raise click.ClickException(f"{datafile}: no labelled rows in a known format")
+        result = evaluate(Path(datafile).name, rows)
+        click.echo(
+            f"{result.name:<40}{result.examples:>6}{result.negatives:>6}"
+            f"{result.precision:>11.3f}{result.recall:>9.3f}{result.f1:>8.3f}"
+        )

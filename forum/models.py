@@ -18,6 +18,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -154,9 +155,17 @@ class Question(db.Model):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     source_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     source_url: Mapped[str | None] = mapped_column(String(300))
+    # Moderation: hidden pending review, locked against new posts, duplicate of another.
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id"))
+    negativity: Mapped[float] = mapped_column(default=0.0)
 
     product: Mapped[Product] = relationship()
     author: Mapped[User] = relationship(foreign_keys=[author_id])
+    duplicate_of: Mapped[Question | None] = relationship(
+        remote_side=[id], foreign_keys=[duplicate_of_id]
+    )
     verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])
     tags: Mapped[list[Tag]] = relationship(secondary=question_tags, order_by=Tag.name)
     answers: Mapped[list[Answer]] = relationship(
@@ -202,6 +211,8 @@ class Answer(db.Model):
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     source_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    negativity: Mapped[float] = mapped_column(default=0.0)
 
     question: Mapped[Question] = relationship(back_populates="answers", foreign_keys=[question_id])
     author: Mapped[User] = relationship()
@@ -231,6 +242,8 @@ class Comment(db.Model):
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     source_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    negativity: Mapped[float] = mapped_column(default=0.0)
 
     author: Mapped[User] = relationship()
 
@@ -292,3 +305,119 @@ class Vote(db.Model):
     )
     value: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FlagKind(enum.StrEnum):
+    NEGATIVE = "negative"
+    UNANSWERED = "unanswered"
+    REPORT = "report"
+    SPAM = "spam"
+    NEEDS_STAFF = "needs_staff"
+
+
+class FlagStatus(enum.StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+    DISMISSED = "dismissed"
+
+
+ACTIVE_FLAG_STATUSES = (FlagStatus.OPEN.value, FlagStatus.CLAIMED.value)
+
+
+class Flag(db.Model):
+    """Something about a thread that staff should look at, with why and how urgent."""
+
+    __tablename__ = "flags"
+    __table_args__ = (
+        # At most one open (or claimed) flag of each kind per thread.
+        Index(
+            "uq_flags_active_kind",
+            "question_id",
+            "kind",
+            unique=True,
+            sqlite_where=text("status IN ('open', 'claimed')"),
+            postgresql_where=text("status IN ('open', 'claimed')"),
+        ),
+        Index("ix_flags_queue", "status", "priority"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    reasons: Mapped[str] = mapped_column(Text, default="")  # one reason per line
+    priority: Mapped[float] = mapped_column(default=0.0)
+    status: Mapped[str] = mapped_column(String(12), default=FlagStatus.OPEN.value)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    question: Mapped[Question] = relationship()
+    assignee: Mapped[User | None] = relationship()
+
+    @property
+    def reason_list(self) -> list[str]:
+        return [r for r in self.reasons.splitlines() if r.strip()]
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_FLAG_STATUSES
+
+
+class AuditEntry(db.Model):
+    """Append-only record of every moderation action: who, when, what, on which post."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), index=True
+    )
+    flag_id: Mapped[int | None] = mapped_column(
+        ForeignKey("flags.id", ondelete="SET NULL"), index=True
+    )
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    post: Mapped[str | None] = mapped_column(String(40))  # "question:1", "answer:7", ...
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    actor: Mapped[User | None] = relationship()
+
+
+class Report(db.Model):
+    """A user's report of a post; one per user per post."""
+
+    __tablename__ = "reports"
+    __table_args__ = (UniqueConstraint("reporter_id", "post", name="uq_reports_reporter_post"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), index=True
+    )
+    post: Mapped[str] = mapped_column(String(40))  # "question:1", "answer:7", "comment:3"
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PrivateMessage(db.Model):
+    """A message in the private conversation between staff and a thread's asker."""
+
+    __tablename__ = "private_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body_source: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    author: Mapped[User] = relationship()

@@ -40,3 +40,12 @@ def can_verify(user: User | None) -> bool:
 
 def can_vote(user: User | None, post: Post) -> bool:
     return can_post(user) and post.author_id != user.id and post.deleted_at is None
+
+
+def can_moderate(user: User | None) -> bool:
+    """Staff and moderators work the triage queue."""
+    return bool(can_post(user) and user.is_staff)
+
+
+def can_see_hidden(user: User | None) -> bool:
+    return can_moderate(user)

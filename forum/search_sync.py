@@ -80,7 +80,7 @@ def thread_documents(session: Session, ids: list[int]) -> tuple[list[ThreadDocum
 def _documents_for(session: Session, ids: list[int]) -> list[ThreadDocument]:
     questions = session.scalars(
         select(Question)
-        .where(Question.id.in_(ids), Question.deleted_at.is_(None))
+        .where(Question.id.in_(ids), Question.deleted_at.is_(None), Question.hidden_at.is_(None))
         .options(selectinload(Question.product), selectinload(Question.tags))
     ).all()
     if not questions:
@@ -89,14 +89,22 @@ def _documents_for(session: Session, ids: list[int]) -> list[ThreadDocument]:
     answers: dict[int, list[Answer]] = {}
     for answer in session.scalars(
         select(Answer)
-        .where(Answer.question_id.in_(thread_ids), Answer.deleted_at.is_(None))
+        .where(
+            Answer.question_id.in_(thread_ids),
+            Answer.deleted_at.is_(None),
+            Answer.hidden_at.is_(None),
+        )
         .order_by(Answer.score.desc(), Answer.id)
     ):
         answers.setdefault(answer.question_id, []).append(answer)
     comments: dict[int, list[str]] = {}
     for question_id, body in session.execute(
         select(Comment.question_id, Comment.body_html)
-        .where(Comment.question_id.in_(thread_ids), Comment.deleted_at.is_(None))
+        .where(
+            Comment.question_id.in_(thread_ids),
+            Comment.deleted_at.is_(None),
+            Comment.hidden_at.is_(None),
+        )
         .order_by(Comment.id)
     ):
         comments.setdefault(question_id, []).append(plain_text(body))
@@ -125,7 +133,11 @@ def _document(question: Question, answers: list[Answer], comments: list[str]) ->
 
 
 def all_thread_ids(session: Session) -> list[int]:
-    return list(session.scalars(select(Question.id).where(Question.deleted_at.is_(None))))
+    return list(
+        session.scalars(
+            select(Question.id).where(Question.deleted_at.is_(None), Question.hidden_at.is_(None))
+        )
+    )
 
 
 def iter_all_documents(session: Session, ids: list[int]) -> Iterator[ThreadDocument]:
@@ -142,7 +154,9 @@ def reindex_all(progress: Callable[[int], None] | None = None) -> int:
 def check_drift(repair: bool = True) -> dict[str, list[int]]:
     """Compare database and index: missing, stale (older activity) and orphaned threads."""
     rows = db.session.execute(
-        select(Question.id, Question.last_activity_at).where(Question.deleted_at.is_(None))
+        select(Question.id, Question.last_activity_at).where(
+            Question.deleted_at.is_(None), Question.hidden_at.is_(None)
+        )
     ).all()
     in_db = dict(rows)
     in_index = get_index().stored_ids()

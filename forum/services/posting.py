@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from ..extensions import db
 from ..markup import render_markdown
 from ..models import Answer, Comment, Product, Question, Revision, Tag, User, utcnow
-from ..permissions import can_delete, can_edit, can_post
+from ..permissions import can_delete, can_edit, can_moderate, can_post
 from . import events
 from .errors import InvalidInput, NotFound, PermissionDenied
 
@@ -96,17 +96,21 @@ def ask_question(author: User, product_id: int, title: str, body: str, tags: str
     return question
 
 
-def _open_question(question_id: int) -> Question:
+def _open_question(question_id: int, poster: User | None = None) -> Question:
     question = db.session.get(Question, question_id)
     if question is None or question.deleted_at is not None:
         raise NotFound("That question does not exist or was deleted.")
+    if question.hidden_at is not None and not can_moderate(poster):
+        raise NotFound("That question does not exist or was deleted.")
+    if question.locked_at is not None and not can_moderate(poster):
+        raise PermissionDenied("This thread is locked: no new answers or comments.")
     return question
 
 
 def post_answer(author: User, question_id: int, body: str) -> Answer:
     """A signed-in user answers an open question; the thread's counters move in SQL. Commits."""
     _require_poster(author)
-    question = _open_question(question_id)
+    question = _open_question(question_id, author)
     body = _require_length(body, ANSWER_LENGTH, "body", "The answer")
     now = utcnow()
     answer = Answer(
@@ -132,7 +136,7 @@ def post_comment(
 ) -> Comment:
     """A signed-in user comments on a question or on one of its answers. Commits."""
     _require_poster(author)
-    question = _open_question(question_id)
+    question = _open_question(question_id, author)
     if answer_id is not None:
         answer = db.session.get(Answer, answer_id)
         if answer is None or answer.question_id != question.id or answer.deleted_at is not None:

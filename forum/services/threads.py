@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
 from ..models import Answer, Comment, Product, Question, Tag, User
-from ..permissions import can_see_deleted
+from ..permissions import can_see_deleted, can_see_hidden
 from .errors import NotFound
 from .votes import votes_by
 
@@ -58,6 +58,8 @@ def list_questions(viewer: User | None, filters: ListFilters, per_page: int) -> 
     )
     if not can_see_deleted(viewer):
         query = query.where(Question.deleted_at.is_(None))
+    if not can_see_hidden(viewer):
+        query = query.where(Question.hidden_at.is_(None))
     if filters.state:
         query = query.where(STATES[filters.state])
     if filters.product:
@@ -75,6 +77,7 @@ class Thread:
     question_comments: list[Comment]
     answer_comments: dict[int, list[Comment]] = field(default_factory=dict)
     my_votes: dict[str, int] = field(default_factory=dict)  # "q<id>"/"a<id>" -> +1 / -1
+    can_read_private: bool = False  # a private conversation exists and the viewer may read it
 
 
 def load_thread(viewer: User | None, question_id: int) -> Thread:
@@ -92,6 +95,9 @@ def load_thread(viewer: User | None, question_id: int) -> Thread:
     show_deleted = can_see_deleted(viewer)
     if question is None or (question.deleted_at is not None and not show_deleted):
         raise NotFound("That question does not exist or was deleted.")
+    show_hidden = can_see_hidden(viewer)
+    if question.hidden_at is not None and not show_hidden:
+        raise NotFound("That question does not exist or was deleted.")
 
     answers_query = (
         select(Answer)
@@ -108,6 +114,9 @@ def load_thread(viewer: User | None, question_id: int) -> Thread:
     if not show_deleted:
         answers_query = answers_query.where(Answer.deleted_at.is_(None))
         comments_query = comments_query.where(Comment.deleted_at.is_(None))
+    if not show_hidden:
+        answers_query = answers_query.where(Answer.hidden_at.is_(None))
+        comments_query = comments_query.where(Comment.hidden_at.is_(None))
     answers = list(db.session.scalars(answers_query))
     # Staff-verified first, then the asker's accepted one, then by score, then oldest.
     answers.sort(
@@ -119,6 +128,7 @@ def load_thread(viewer: User | None, question_id: int) -> Thread:
         answers=answers,
         question_comments=[],
         my_votes=votes_by(viewer, question, [a.id for a in answers]),
+        can_read_private=_private_visible(viewer, question),
     )
     for comment in db.session.scalars(comments_query):
         if comment.answer_id is None:
@@ -130,3 +140,19 @@ def load_thread(viewer: User | None, question_id: int) -> Thread:
 
 def all_products() -> list[Product]:
     return list(db.session.scalars(select(Product).order_by(Product.name)))
+
+
+def _private_visible(viewer: User | None, question: Question) -> bool:
+    """Whether to link the private conversation: only for its customer and staff, and only
+    when there is one (a query only for those viewers)."""
+    from ..models import PrivateMessage
+    from .moderation import can_read_private
+
+    if not can_read_private(viewer, question):
+        return False
+    return (
+        db.session.scalar(
+            select(PrivateMessage.id).where(PrivateMessage.question_id == question.id).limit(1)
+        )
+        is not None
+    )

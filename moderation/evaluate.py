@@ -1,0 +1,50 @@
+"""Precision, recall and F1 of the negative class on labelled sentiment files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .sentiment import score_text
+
+# The VADER tweets carry a mean human rating from -4 to +4; these are "negative".
+TWEET_NEGATIVE_BELOW = -0.05
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    name: str
+    examples: int
+    negatives: int
+    precision: float
+    recall: float
+    f1: float
+
+
+def load_labelled(path: Path) -> list[tuple[str, bool]]:
+    """(text, is_negative) pairs from the UCI sentences or the VADER tweets format."""
+    rows = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        parts = line.split("\t")
+        if len(parts) == 2 and parts[1].strip() in {"0", "1"}:  # UCI: sentence, label
+            rows.append((parts[0], parts[1].strip() == "0"))
+        elif len(parts) == 3:  # tweets: id, mean rating, text
+            try:
+                rows.append((parts[2], float(parts[1]) <= TWEET_NEGATIVE_BELOW))
+            except ValueError:
+                continue
+    return rows
+
+
+def evaluate(name: str, rows: list[tuple[str, bool]]) -> Evaluation:
+    tp = fp = fn = 0
+    for text, is_negative in rows:
+        predicted = score_text(text).is_negative
+        tp += predicted and is_negative
+        fp += predicted and not is_negative
+        fn += (not predicted) and is_negative
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    negatives = sum(1 for _, neg in rows if neg)
+    return Evaluation(name, len(rows), negatives, precision, recall, f1)
