@@ -163,3 +163,85 @@ def test_vote_accept_and_verify(app, make, width):
 
         page.goto(f"{base}/?state=verified")
         assert "Bulb will not pair" in page.get_by_test_id("question-row").first.inner_text()
+
+
+def test_angry_follow_up_is_triaged_by_a_moderator(app, make):
+    from datetime import timedelta
+
+    from forum.extensions import db
+    from forum.models import Role
+    from forum.services import moderation
+
+    from .factories import Factory
+
+    require_chromium()
+    customer = make.user(name="Cora Customer")
+    moderator = make.user(Role.MODERATOR, name="Mo Moderator")
+    question = make.question(
+        author=customer,
+        title="Card payment failed at checkout",
+        body="My card payment failed twice at checkout. Any idea why?",
+    )
+    make.answer(question, body="Check that your bank allows online payments.")
+    quiet = make.question(title="A quiet thread nobody answered")
+    quiet.created_at -= timedelta(hours=40)
+    db.session.commit()
+    moderation.scan()  # a lower-priority unanswered flag is already in the queue
+    ids = {"q": question.id}
+    emails = {"customer": customer.email, "moderator": moderator.email}
+
+    with live_server(app) as base, chromium_page(1280) as page:
+        sign_in(page, base, emails["customer"], Factory.PASSWORD)
+        page.goto(f"{base}/questions/{ids['q']}")
+        question_comments = page.locator("#question .add-comment")
+        question_comments.locator("summary").click()
+        question_comments.get_by_label("Comment").fill(
+            "Still waiting. This is the third time I ask and nobody has answered. "
+            "I want a refund now or I cancel my account."
+        )
+        question_comments.get_by_role("button", name="Add comment").click()
+        page.get_by_text("I want a refund now").wait_for()
+        sign_out(page)
+
+        sign_in(page, base, emails["moderator"], Factory.PASSWORD)
+        assert page.get_by_test_id("urgent-count").inner_text() == "1"
+        page.get_by_test_id("moderation-link").click()
+        rows = page.get_by_test_id("flag-row")
+        assert rows.count() == 2
+        assert "Card payment failed at checkout" in rows.first.inner_text()
+        assert "negative" in rows.first.inner_text()
+        rows.first.get_by_role("link").click()
+
+        audit = page.get_by_test_id("audit-log")
+        assert "flagged" in audit.inner_text()
+        assert page.locator(".mod-post.negative").count() >= 1  # the angry sentences marked
+
+        page.get_by_test_id("claim").click()
+        page.get_by_test_id("flag-status").filter(has_text="claimed").wait_for()
+        assert "Mo Moderator" in page.get_by_test_id("flag-status").inner_text()
+        assert "claimed" in audit.inner_text()
+
+        page.get_by_label("Take it private").fill(
+            "Hello Cora, I have looked at your payments and refunded the double charge."
+        )
+        page.get_by_test_id("take-private").click()
+        page.get_by_text("Private conversation opened").wait_for()
+        assert "taken private" in audit.inner_text()
+
+        page.get_by_label("Note (what was done)").fill("Refunded; customer contacted privately.")
+        page.get_by_test_id("resolve").click()
+        page.wait_for_url(f"{base}/moderation")
+        assert page.get_by_test_id("flag-row").count() == 1  # only the quiet thread is left
+
+        page.goto(f"{base}/moderation?status=resolved")
+        page.get_by_test_id("flag-row").first.get_by_role("link").click()
+        steps = page.get_by_test_id("audit-log").locator("li .audit-action").all_inner_texts()
+        assert steps == ["flagged", "claimed", "taken private", "resolved"]
+        sign_out(page)
+
+        # The customer reads the reply privately; the public thread says they were contacted.
+        sign_in(page, base, emails["customer"], Factory.PASSWORD)
+        page.goto(f"{base}/questions/{ids['q']}")
+        assert page.get_by_text("contacted you privately").is_visible()
+        page.get_by_test_id("private-link").click()
+        assert "refunded the double charge" in page.get_by_test_id("private-messages").inner_text()
