@@ -17,6 +17,8 @@ $(VENV)/.installed: pyproject.toml
 run: setup
 	$(BIN)/flask db upgrade
 	$(BIN)/flask forum seed-demo
+	$(BIN)/flask search check
+	$(BIN)/flask moderation scan
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
 test: setup
