@@ -353,9 +353,14 @@ def can_read_private(user: User | None, question: Question) -> bool:
     )
 
 
-def private_messages(user: User | None, question: Question) -> list[PrivateMessage]:
+def _require_private_reader(user: User | None, question: Question) -> None:
     if not can_read_private(user, question):
         raise PermissionDenied("This conversation is between the customer and our staff.")
+
+
+def private_messages(user: User | None, question: Question) -> list[PrivateMessage]:
+    """The private conversation, for its customer and staff only."""
+    _require_private_reader(user, question)
     return list(
         db.session.scalars(
             select(PrivateMessage)
@@ -366,8 +371,8 @@ def private_messages(user: User | None, question: Question) -> list[PrivateMessa
 
 
 def reply_private(user: User, question: Question, message: str) -> PrivateMessage:
-    if not can_read_private(user, question):
-        raise PermissionDenied("This conversation is between the customer and our staff.")
+    """The customer or staff add a message to the private conversation. Commits."""
+    _require_private_reader(user, question)
     message = (message or "").replace("\x00", "").strip()
     if not 2 <= len(message) <= 5000:
         raise InvalidInput("Write 2 to 5000 characters.", field="message")
