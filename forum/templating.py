@@ -47,7 +47,18 @@ def slugify(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:80] or "question"
 
 
+def negative_sentences(safe_html: str) -> list:
+    """The sentences of a post that drove its negativity, for the moderation page."""
+    from moderation import score_text
+
+    return list(score_text(plain_text(safe_html)).reasons)
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(
-        timeago=timeago, time=datetime_tag, excerpt=excerpt, slugify=slugify
+        timeago=timeago,
+        time=datetime_tag,
+        excerpt=excerpt,
+        slugify=slugify,
+        negative_sentences=negative_sentences,
     )

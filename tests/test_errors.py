@@ -4,7 +4,7 @@ import pytest
 
 from forum.extensions import limiter
 
-from .conftest import csrf_token, require_shared_data
+from .conftest import IN_CI, csrf_token, require_shared_data
 
 
 def test_404_page_uses_the_layout(client):
@@ -117,3 +117,34 @@ def test_naughty_strings_never_cause_a_500(no_search_sync, client, auth, make):
         ]
         for response in responses:
             assert response.status_code < 500, (text, response.status_code)
+
+
+@pytest.fixture
+def redis_limits(app_config):
+    """Rate limits kept in the Redis that several app servers would share."""
+    import redis
+
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.exceptions.ConnectionError:
+        message = "Redis at 127.0.0.1:6379 is not reachable"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    app_config.update(RATELIMIT_STORAGE_URI=url, RATELIMIT_LOGIN="2 per minute")
+    yield url
+    redis.Redis.from_url(url).flushdb()
+    limiter.reset()
+
+
+def test_rate_limits_can_live_in_redis(redis_limits, client, make):
+    import redis
+
+    user = make.user()
+    codes = []
+    for _ in range(3):
+        data = {"email": user.email, "password": "wrong password", "csrf_token": csrf_token(client)}
+        codes.append(client.post("/account/login", data=data).status_code)
+    assert codes == [400, 400, 429]
+    assert redis.Redis.from_url(redis_limits).keys("LIMITS*")  # the counters are in Redis

@@ -257,7 +257,10 @@ def test_queue_orders_by_priority_and_filters(client, auth, make):
     assert "Angry thread" in mine and "Old unanswered" not in mine
     detail = client.get(f"/moderation/flags/{flag.id}").get_data(as_text=True)
     assert 'class="mod-post negative' in detail  # the negative post is marked inline
-    assert "want a refund" in detail
+    marked = detail.split('data-testid="negative-sentences">', 1)[1].split("</ul>", 1)[0]
+    assert (
+        '<mark class="negative">I want a refund now or I will cancel my account.</mark>' in marked
+    )
 
 
 def test_staff_header_counts_urgent_flags(client, auth, make, app):
