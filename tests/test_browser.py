@@ -245,3 +245,32 @@ def test_angry_follow_up_is_triaged_by_a_moderator(app, make):
         assert page.get_by_text("contacted you privately").is_visible()
         page.get_by_test_id("private-link").click()
         assert "refunded the double charge" in page.get_by_test_id("private-messages").inner_text()
+
+
+def test_similar_questions_appear_while_typing_a_title(app, make):
+    from forum.services import marks
+
+    from .factories import Factory
+
+    require_chromium()
+    asker = make.user()
+    product = make.product(name="Lumen Smart Bulb")
+    solved = make.question(
+        author=asker, product=product, title="Bulb blinks three times and won't pair"
+    )
+    marks.accept_answer(asker, make.answer(solved))
+    make.question(product=product, title="Bulb colour looks too warm")
+    email, solved_id = make.user().email, solved.id
+
+    with live_server(app) as base, chromium_page(390) as page:
+        sign_in(page, base, email, Factory.PASSWORD)
+        page.goto(f"{base}/ask")
+        similar = page.get_by_test_id("similar-list")
+        assert not page.locator("#similar-questions").is_visible()
+        page.get_by_label("Title").press_sequentially("my bulb blinks and will not pair", delay=15)
+        first = similar.locator("li").first
+        first.wait_for()
+        assert "Bulb blinks three times" in first.inner_text()
+        assert first.locator(".badge.solved").is_visible()
+        first.get_by_role("link").click()
+        page.wait_for_url(f"**/questions/{solved_id}/**")
