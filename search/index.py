@@ -106,12 +106,17 @@ class SearchIndex:
                 writer.delete_by_term("id", int(thread_id))
 
     def sync(self, documents: Iterable[ThreadDocument], removed: Iterable[int]) -> None:
-        """Write changed threads and drop removed ones in a single commit."""
+        """Write changed threads and drop removed ones in a single commit.
+
+        One delete query for every id, then plain adds: much cheaper for a batch (an import)
+        than `update_document`, which looks each id up on its own."""
+        documents = list(documents)
+        ids = [int(i) for i in removed] + [d.id for d in documents]
         with self._writer() as writer:
-            for thread_id in removed:
-                writer.delete_by_term("id", int(thread_id))
+            if ids:
+                writer.delete_by_query(query.Or([query.Term("id", i) for i in ids]))
             for document in documents:
-                writer.update_document(**self._fields(document))
+                writer.add_document(**self._fields(document))
 
     def rebuild(self, documents: Iterable[ThreadDocument], progress=None) -> int:
         """Replace the whole index with these documents (one writer, one merge)."""
