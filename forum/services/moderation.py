@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from moderation import negative_flag, priority, spam_signals, unanswered_flag
 from moderation.rules import FlagDecision, needs_staff_flag
@@ -23,6 +24,7 @@ from ..models import (
     FlagKind,
     FlagStatus,
     PrivateMessage,
+    Product,
     Question,
     Report,
     User,
@@ -31,6 +33,7 @@ from ..models import (
 from ..permissions import can_moderate
 from ..search_sync import touch_thread
 from .errors import InvalidInput, NotFound, PermissionDenied
+from .posting import post_comment
 
 REPORT_REASONS = {
     "spam": "Spam or advertising",
@@ -325,8 +328,6 @@ PUBLIC_CONTACT_NOTE = (
 
 def take_private(staff: User, flag: Flag, message: str) -> PrivateMessage:
     """Open a private conversation with the asker and leave a public note. Commits."""
-    from .posting import post_comment
-
     _require_moderator(staff)
     message = (message or "").replace("\x00", "").strip()
     if len(message) < 10:
@@ -334,13 +335,7 @@ def take_private(staff: User, flag: Flag, message: str) -> PrivateMessage:
             "Write the customer a message of at least 10 characters.", field="message"
         )
     question = db.session.get(Question, flag.question_id)
-    first = PrivateMessage(
-        question_id=question.id,
-        author_id=staff.id,
-        body_source=message,
-        body_html=render_markdown(message),
-    )
-    db.session.add(first)
+    first = _add_private_message(question, staff, message)
     _audit(question.id, staff, "taken private", flag, post_key(question), message[:200])
     db.session.commit()
     post_comment(staff, question.id, PUBLIC_CONTACT_NOTE)
@@ -376,15 +371,20 @@ def reply_private(user: User, question: Question, message: str) -> PrivateMessag
     message = (message or "").replace("\x00", "").strip()
     if not 2 <= len(message) <= 5000:
         raise InvalidInput("Write 2 to 5000 characters.", field="message")
-    reply = PrivateMessage(
+    reply = _add_private_message(question, user, message)
+    db.session.commit()
+    return reply
+
+
+def _add_private_message(question: Question, author: User, message: str) -> PrivateMessage:
+    private = PrivateMessage(
         question_id=question.id,
-        author_id=user.id,
+        author_id=author.id,
         body_source=message,
         body_html=render_markdown(message),
     )
-    db.session.add(reply)
-    db.session.commit()
-    return reply
+    db.session.add(private)
+    return private
 
 
 # Reading the queue ---------------------------------------------------------------------------
@@ -397,10 +397,6 @@ def queue(
     assignee_id: int | None = None,
     limit: int = 100,
 ) -> list[Flag]:
-    from sqlalchemy.orm import joinedload
-
-    from ..models import Product
-
     query = (
         select(Flag)
         .join(Question, Question.id == Flag.question_id)
@@ -441,8 +437,6 @@ def urgent_count() -> int:
 
 
 def audit_for(question_id: int) -> list[AuditEntry]:
-    from sqlalchemy.orm import joinedload
-
     return list(
         db.session.scalars(
             select(AuditEntry)

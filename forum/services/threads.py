@@ -9,9 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
-from ..models import Answer, Comment, Product, Question, Tag, User
+from ..models import Answer, Comment, PrivateMessage, Product, Question, Tag, User
 from ..permissions import can_see_deleted, can_see_hidden
 from .errors import NotFound
+from .moderation import can_read_private
 from .votes import votes_by
 
 SORTS = {
@@ -145,9 +146,6 @@ def all_products() -> list[Product]:
 def _private_visible(viewer: User | None, question: Question) -> bool:
     """Whether to link the private conversation: only for its customer and staff, and only
     when there is one (a query only for those viewers)."""
-    from ..models import PrivateMessage
-    from .moderation import can_read_private
-
     if not can_read_private(viewer, question):
         return False
     return (

@@ -13,6 +13,7 @@ from ..models import Answer, Comment, FlagKind, FlagStatus, Question, User
 from ..permissions import can_moderate
 from ..services import moderation, posting
 from ..services.errors import InvalidInput, PermissionDenied
+from ..services.threads import all_products, load_thread
 from .helpers import bounded_int, user_or_ip
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
@@ -51,8 +52,6 @@ def queue():
         filters["status"] = "active"
     flags = moderation.queue(**filters)
     staff = db.session.scalars(db.select(User).where(User.role != "customer", User.active)).all()
-    from ..services.threads import all_products
-
     return render_template(
         "moderation/queue.html",
         flags=flags,
@@ -66,8 +65,6 @@ def queue():
 
 @bp.route("/flags/<id:flag_id>")
 def flag(flag_id: int):
-    from ..services.threads import load_thread
-
     flag = moderation.get_flag(flag_id)
     thread = load_thread(current_user, flag.question_id)
     staff = db.session.scalars(db.select(User).where(User.role != "customer", User.active)).all()
