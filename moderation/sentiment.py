@@ -77,7 +77,7 @@ def _sentence_negativity(sentence: str) -> tuple[float, list[str]]:
         if match:
             negativity = min(1.0, negativity + weight * (1 - negativity))
             words.append(match.group(0).lower())
-    return negativity, words
+    return negativity, list(dict.fromkeys(words))  # a word can be both lexicon and phrase
 
 
 def score_text(text: str) -> SentimentScore:
