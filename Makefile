@@ -4,14 +4,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export FLASK_APP := forum:create_app
 
-.PHONY: setup run test test-postgres lint migrate clean bench-search
+.PHONY: setup run test test-postgres lint migrate clean bench bench-search
 
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $@
 
 run: setup
@@ -28,6 +28,14 @@ test: setup
 test-postgres: setup
 	FORUM_TEST_DATABASE_URL=$${FORUM_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Pages against the ceiling under gunicorn + wrk, search against FTS5, import speed, on a
+# 100k-thread corpus cached in bench/.cache/. Prints figures, asserts nothing; writes
+# BENCHMARKS.md. Reads ../shared/data/stackexchange; installs wrk from Debian if missing.
+bench: setup
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # Prints figures; asserts nothing. Reads ../shared/data/stackexchange.
 bench-search: setup

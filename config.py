@@ -28,6 +28,12 @@ def _development_secret(instance: Path) -> str:
     return key_file.read_text().strip()
 
 
+def _cache_settings(url: str) -> dict:
+    if url.startswith("redis://"):
+        return {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": url, "CACHE_KEY_PREFIX": "forum:"}
+    return {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 2000}
+
+
 def load(env: str | None = None) -> dict:
     """Return the settings for `env` ("development", "production" or "testing")."""
     env = env or os.environ.get("FORUM_ENV", "development")
@@ -66,6 +72,13 @@ def load(env: str | None = None) -> dict:
         "REPORTS_TO_HIDE": int(os.environ.get("FORUM_REPORTS_TO_HIDE", "3")),
         "URGENT_FLAG_PRIORITY": float(os.environ.get("FORUM_URGENT_FLAG_PRIORITY", "6")),
         "QUESTIONS_PER_PAGE": int(os.environ.get("FORUM_QUESTIONS_PER_PAGE", "20")),
+        # Flask-Caching: in-process by default, Redis (redis://host:6379/1) for several servers.
+        **_cache_settings(os.environ.get("FORUM_CACHE_URL", "")),
+        # Seconds a question list's total count may lag behind new questions.
+        "LIST_COUNT_CACHE_SECONDS": int(os.environ.get("FORUM_LIST_COUNT_CACHE_SECONDS", "30")),
+        # Seconds an anonymous reader's rendering of a thread is kept (0: never cached). A
+        # change to the thread makes a new one at once; this only ages the "2 hours ago"s.
+        "THREAD_CACHE_SECONDS": int(os.environ.get("FORUM_THREAD_CACHE_SECONDS", "60")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env == "production",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 from flask.cli import AppGroup
 
@@ -66,15 +68,24 @@ def import_stackexchange(path: str) -> None:
 
 
 @search_cli.command("reindex")
-def search_reindex() -> None:
+@click.option("--procs", type=int, default=os.cpu_count() or 1, show_default=True,
+              help="Processes that analyse and write the index in parallel.")
+def search_reindex(procs: int) -> None:
     """Rebuild the search index from the database."""
+    reindex_with_progress(procs)
+
+
+def reindex_with_progress(procs: int = 1) -> int:
     from .extensions import db
     from .search_sync import all_thread_ids, get_index, iter_all_documents
 
     ids = all_thread_ids(db.session)
     with click.progressbar(length=len(ids), label="Indexing threads") as bar:
-        count = get_index().rebuild(iter_all_documents(db.session, ids), progress=bar.update)
+        count = get_index().rebuild(
+            iter_all_documents(db.session, ids), progress=bar.update, procs=procs
+        )
     click.echo(f"Indexed {count} threads.")
+    return count
 
 
 @search_cli.command("check")

@@ -1,5 +1,6 @@
 """Flask extensions, created unbound and attached to the app by the factory."""
 
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -28,3 +29,6 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
+# Short-lived values that are safe to serve slightly stale (list counts); shared through
+# Redis when several app servers run (FORUM_CACHE_URL).
+cache = Cache()

@@ -13,9 +13,9 @@ from pathlib import Path
 from sqlalchemy import insert, select, update
 
 from .extensions import db
-from .markup import render_markdown, sanitize_html
+from .markup import excerpt, render_markdown, sanitize_html
 from .models import Answer, Comment, Product, Question, Tag, User, question_tags
-from .search_sync import touch_thread
+from .thread_changes import touch_thread
 
 # Known sites: product name and where the originals live (for the CC BY-SA attribution).
 KNOWN_SITES = {
@@ -157,7 +157,8 @@ def _import_folder(folder: Path, site: str, progress: Progress | None) -> Import
                 author_id=user_ids[_owner_key(site, q)],
                 title=(q.get("Title") or "(untitled)")[:200],
                 body_source=q.get("Body", ""),
-                body_html=sanitize_html(q.get("Body", "")),
+                body_html=(body_html := sanitize_html(q.get("Body", ""))),
+                excerpt=excerpt(body_html),
                 score=int(q.get("Score", 0)),
                 view_count=int(q.get("ViewCount", 0) or 0),
                 answer_count=0,

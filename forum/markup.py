@@ -96,6 +96,15 @@ def render_markdown(source: str) -> str:
 _TAG = re.compile(r"""<(?:[^>"']|"[^"]*"|'[^']*')*>""")
 
 
+EXCERPT_LENGTH = 180
+
+
+def excerpt(safe_html: str, length: int = EXCERPT_LENGTH) -> str:
+    """The first words of a post as plain text, cut at a word boundary."""
+    text = " ".join(plain_text(safe_html).split())
+    return text if len(text) <= length else text[: length - 1].rsplit(" ", 1)[0] + "…"
+
+
 def plain_text(safe_html: str) -> str:
     """Text of HTML that `sanitize_html` produced (stored post bodies), for excerpts, search
     and sentiment. Cheap on purpose: it runs for every post a list or the indexer touches."""

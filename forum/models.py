@@ -20,9 +20,10 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .extensions import db
+from .markup import excerpt
 
 
 def utcnow() -> datetime:
@@ -124,7 +125,19 @@ class Question(db.Model):
         Index("ix_questions_created", "created_at"),
         Index("ix_questions_activity", "last_activity_at"),
         Index("ix_questions_unanswered", "answer_count", "created_at"),
+        Index("ix_questions_unanswered_activity", "answer_count", "last_activity_at"),
         Index("ix_questions_score", "score"),
+        Index("ix_questions_verified", "verified_answer_id"),
+        # Covers every list count but the tag one: counting never reads the wide rows.
+        Index(
+            "ix_questions_list_counts",
+            "deleted_at",
+            "hidden_at",
+            "answer_count",
+            "accepted_answer_id",
+            "verified_answer_id",
+            "product_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -133,6 +146,8 @@ class Question(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     body_source: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
+    # Plain-text start of the body for lists, kept at write time so lists never load bodies.
+    excerpt: Mapped[str] = mapped_column(String(200), default="", server_default="")
     # Denormalised counters, moved by SQL expressions in the writing transaction.
     score: Mapped[int] = mapped_column(default=0)
     answer_count: Mapped[int] = mapped_column(default=0)
@@ -160,6 +175,9 @@ class Question(db.Model):
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id"))
     negativity: Mapped[float] = mapped_column(default=0.0)
+    # Bumped by every committed change to the thread (posts, votes, marks, moderation):
+    # cached renderings of the thread are keyed by it, so they never outlive a change.
+    revision: Mapped[int] = mapped_column(default=0, server_default="0")
 
     product: Mapped[Product] = relationship()
     author: Mapped[User] = relationship(foreign_keys=[author_id])
@@ -173,6 +191,11 @@ class Question(db.Model):
         foreign_keys="Answer.question_id",
         order_by="Answer.id",
     )
+
+    @validates("body_html")
+    def _keep_excerpt(self, _key: str, value: str) -> str:
+        self.excerpt = excerpt(value)
+        return value
 
     @property
     def is_deleted(self) -> bool:

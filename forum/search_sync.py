@@ -15,9 +15,9 @@ from search import SearchIndex, ThreadDocument
 from .extensions import db
 from .markup import plain_text
 from .models import Answer, Comment, Question
+from .thread_changes import take_changed
 
 log = logging.getLogger(__name__)
-PENDING = "search_pending_threads"
 CHUNK = 500
 
 
@@ -30,24 +30,16 @@ def get_index(app: Flask | None = None) -> SearchIndex:
     return handle
 
 
-def touch_thread(session: Session, question_id: int) -> None:
-    """Mark a thread for reindexing after commit; for writes made with bulk UPDATE statements,
-    which the flush hook below cannot see."""
-    session.info.setdefault(PENDING, set()).add(question_id)
-
-
-@event.listens_for(FlaskSession, "after_flush")
-def _collect_changed_threads(session: Session, flush_context) -> None:
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(obj, Question):
-            touch_thread(session, obj.id)
-        elif isinstance(obj, Answer | Comment):
-            touch_thread(session, obj.question_id)
+def close_index(app: Flask) -> None:
+    """Close this app's open searcher (its segment files stay open between requests)."""
+    handle = app.extensions.pop("search_index", None)
+    if handle is not None:
+        handle.close()
 
 
 @event.listens_for(FlaskSession, "after_commit")
 def _index_committed_threads(session: Session) -> None:
-    pending = session.info.pop(PENDING, None)
+    pending = take_changed(session)
     if not pending or not current_app.config.get("SEARCH_SYNC", True):
         return
     try:
@@ -57,11 +49,6 @@ def _index_committed_threads(session: Session) -> None:
         get_index().sync(documents, removed)
     except Exception:  # the write is committed; `flask search check` repairs the index
         log.exception("Could not index threads %s", sorted(pending))
-
-
-@event.listens_for(FlaskSession, "after_rollback")
-def _forget_rolled_back(session: Session) -> None:
-    session.info.pop(PENDING, None)
 
 
 def _visible(posts: Iterable[Answer | Comment]) -> list:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from flask import Flask
 from markupsafe import Markup, escape
 
-from .markup import plain_text
+from .markup import excerpt, plain_text
 
 
 def timeago(value: datetime | None) -> str:
@@ -36,11 +36,6 @@ def datetime_tag(value: datetime | None) -> Markup:
     return Markup(
         f'<time datetime="{escape(iso)}" title="{escape(iso)}">{escape(timeago(value))}</time>'
     )
-
-
-def excerpt(html: str, length: int = 180) -> str:
-    text = " ".join(plain_text(html).split())
-    return text if len(text) <= length else text[: length - 1].rsplit(" ", 1)[0] + "…"
 
 
 def slugify(title: str) -> str:

@@ -65,6 +65,9 @@ class SearchResults:
     hits: list[Hit]
     total: int
     suggestion: str | None = None  # "did you mean" text, when the words look misspelt
+    # False when `total` is an estimate: counting every match of a common word on a large
+    # index costs more than finding the best twenty.
+    total_is_exact: bool = True
 
     @property
     def pages(self) -> int:

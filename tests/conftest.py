@@ -16,6 +16,7 @@ os.environ.setdefault("FORUM_INSTANCE_PATH", tempfile.mkdtemp(prefix="forum-test
 
 from forum import create_app  # noqa: E402
 from forum.extensions import db  # noqa: E402
+from forum.search_sync import close_index  # noqa: E402
 
 from .factories import Factory  # noqa: E402
 
@@ -107,6 +108,7 @@ def app(app_config):
     app = create_app(app_config)
     with app.app_context():
         yield app
+        close_index(app)
         db.session.remove()
         _empty_tables()
         db.engine.dispose()

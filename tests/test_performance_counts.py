@@ -2,6 +2,7 @@
 
 import pytest
 
+from forum.extensions import cache
 from forum.models import Role
 
 
@@ -25,7 +26,9 @@ def build_thread(make, answers: int, comments_per_post: int):
     return question
 
 
-def statements_for(client, count_queries, url: str) -> int:
+def statements_for(client, count_queries, url: str, cached: bool = True) -> int:
+    if not cached:
+        cache.clear()
     with count_queries() as counter:
         response = client.get(url)
     assert response.status_code == 200
@@ -35,8 +38,8 @@ def statements_for(client, count_queries, url: str) -> int:
 def test_thread_page_statement_count_does_not_grow_with_answers(client, make, count_queries):
     small = build_thread(make, answers=1, comments_per_post=1).id
     large = build_thread(make, answers=50, comments_per_post=3).id
-    small_count = statements_for(client, count_queries, f"/questions/{small}")
-    large_count = statements_for(client, count_queries, f"/questions/{large}")
+    small_count = statements_for(client, count_queries, f"/questions/{small}", cached=False)
+    large_count = statements_for(client, count_queries, f"/questions/{large}", cached=False)
     assert large_count == small_count
     assert small_count <= 8
 
@@ -52,8 +55,15 @@ def test_thread_page_count_is_the_same_for_staff_viewers(client, auth, make, cou
 
 def test_question_list_statement_count_does_not_grow_with_rows(client, make, count_queries):
     make.question(tags="one")
-    few = statements_for(client, count_queries, "/")
+    few = statements_for(client, count_queries, "/", cached=False)
     for _ in range(15):
         make.question(tags="two three")
-    many = statements_for(client, count_queries, "/")
+    many = statements_for(client, count_queries, "/", cached=False)
     assert many == few
+
+
+def test_question_list_count_is_cached_briefly(client, make, count_queries):
+    make.question()
+    uncached = statements_for(client, count_queries, "/", cached=False)
+    assert statements_for(client, count_queries, "/") == uncached - 1
+    assert "1 question" in client.get("/").get_data(as_text=True)

@@ -90,6 +90,7 @@ def index(tmp_path):
     )
     yield ix
     ix.close()
+    ix.close()
 
 
 def ids(results):
@@ -187,6 +188,7 @@ def _write_many(path: str, start: int, count: int) -> None:
     ix = SearchIndex(path)
     for i in range(start, start + count):
         ix.index_threads([doc(i, f"Thread number {i} about routers")])
+    ix.close()
 
 
 def test_several_processes_writing_at_once_lose_nothing(tmp_path):
@@ -202,3 +204,4 @@ def test_several_processes_writing_at_once_lose_nothing(tmp_path):
     ix = SearchIndex(path)
     assert ix.doc_count() == 45
     assert ix.search(SearchQuery(text="routers", per_page=100)).total == 45
+    ix.close()

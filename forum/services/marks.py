@@ -7,7 +7,7 @@ from sqlalchemy import update
 from ..extensions import db
 from ..models import Answer, Question, User, utcnow
 from ..permissions import can_accept, can_verify
-from ..search_sync import touch_thread
+from ..thread_changes import touch_thread
 from . import events
 from .errors import InvalidInput, PermissionDenied
 

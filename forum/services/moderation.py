@@ -31,7 +31,7 @@ from ..models import (
     utcnow,
 )
 from ..permissions import can_moderate
-from ..search_sync import touch_thread
+from ..thread_changes import touch_thread
 from .errors import InvalidInput, NotFound, PermissionDenied
 from .posting import post_comment
 

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Answer, Question, User, Vote
-from ..search_sync import touch_thread
+from ..thread_changes import touch_thread
 from . import events
 from .errors import InvalidInput, PermissionDenied
 

@@ -14,9 +14,11 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 
-from ..extensions import db, limiter
-from ..forms import AnswerForm, CommentForm, EditQuestionForm, EmptyForm, QuestionForm
+from ..extensions import cache, db, limiter
+from ..forms import AnswerForm, CommentForm, EditQuestionForm, QuestionForm
 from ..markup import render_markdown
 from ..models import Answer, Comment, Question
 from ..services import posting, threads
@@ -86,7 +88,44 @@ def ask():
 @bp.route("/questions/<id:question_id>")
 @bp.route("/questions/<id:question_id>/<slug>")
 def show(question_id: int, slug: str | None = None):
-    return _render_thread(question_id)
+    if current_user.is_authenticated or not current_app.config["THREAD_CACHE_SECONDS"]:
+        return _render_thread(question_id)
+    return _render_cached_thread(question_id)
+
+
+# Stands in for the CSRF token in cached thread HTML; each response puts its own token in.
+CSRF_PLACEHOLDER = "__csrf_token_placeholder__"
+
+
+def _render_cached_thread(question_id: int):
+    """The thread as every anonymous reader sees it, rendered once per revision of the thread:
+    most readers come from search, and the page then costs one small query."""
+    question = threads.thread_header(None, question_id)
+    key = f"thread-html:{question.id}:{question.revision}"
+    fragment = cache.get(key)
+    if fragment is None:
+        thread = threads.load_thread(None, question_id)
+        fragment = render_template(
+            "questions/_thread.html",
+            **_thread_context(thread),
+            csrf_token=lambda: CSRF_PLACEHOLDER,
+        )
+        cache.set(key, fragment, timeout=current_app.config["THREAD_CACHE_SECONDS"])
+    return render_template(
+        "questions/show.html",
+        question=question,
+        thread_html=Markup(fragment.replace(CSRF_PLACEHOLDER, generate_csrf())),
+    )
+
+
+def _thread_context(thread, answer_form=None, comment_form=None, comment_target=None) -> dict:
+    return dict(
+        thread=thread,
+        question=thread.question,
+        answer_form=answer_form or AnswerForm(formdata=None),
+        comment_form=comment_form,
+        comment_target=comment_target,
+    )
 
 
 def _render_thread(question_id: int, answer_form=None, comment_form=None, comment_target=None):
@@ -99,13 +138,7 @@ def _render_thread(question_id: int, answer_form=None, comment_form=None, commen
     return (
         render_template(
             "questions/show.html",
-            thread=thread,
-            question=thread.question,
-            answer_form=answer_form or AnswerForm(formdata=None),
-            comment_form=comment_form,
-            comment_target=comment_target,
-            button_form=EmptyForm(),
-            slug=slugify(thread.question.title),
+            **_thread_context(thread, answer_form, comment_form, comment_target),
         ),
         status,
     )

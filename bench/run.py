@@ -1,0 +1,362 @@
+"""`make bench`: the pages against the ceiling, search against FTS5, and the import, in one run.
+
+Figures are ratios to a ceiling page measured in the same run on the same gunicorn, because
+absolute times on a shared machine drift. Prints every figure with its target and whether it
+holds, and writes the dated table into BENCHMARKS.md. Not a test: it never fails on a figure.
+
+    make bench                       # or: .venv/bin/python bench/run.py --seconds 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import random
+import re
+import shutil
+import sqlite3
+import statistics
+import sys
+import time
+import urllib.parse
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+import click  # noqa: E402
+import corpus as corpus_mod  # noqa: E402
+import load  # noqa: E402
+
+RESULTS_START = "<!-- results: written by bench/run.py -->"
+GENERIC = [
+    "battery", "wifi router", "firmware update", "bluetooth pairing", "charger not working",
+    "raspberry pi", "mqtt broker", "qubit", "quantum gate", "entanglement", "ipa hops",
+    "wine temperature", "whisky", "stout", "sensor", "zigbee hub", "home assistant",
+    "android phone", "kindle", "remote control",
+]
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+
+
+@dataclass
+class Figure:
+    name: str
+    value: float
+    unit: str
+    target: str = ""
+    holds: bool | None = None
+
+    def cells(self) -> list[str]:
+        verdict = "" if self.holds is None else ("yes" if self.holds else "**no**")
+        return [self.name, f"{self.value:,.3g}" if self.value < 100 else f"{self.value:,.0f}",
+                self.unit, self.target, verdict]
+
+
+# Corpus and run copy ---------------------------------------------------------------------
+
+def run_copy(corpus) -> tuple[str, str]:
+    """A throw-away copy of the corpus database and index: posting answers must not change the
+    cached corpus between runs."""
+    run_dir = corpus_mod.CACHE / "run"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    shutil.copy(corpus.database, run_dir / "forum.sqlite3")
+    shutil.copytree(corpus.index_dir, run_dir / "index")
+    return f"sqlite:///{run_dir / 'forum.sqlite3'}", str(run_dir / "index")
+
+
+def query_set(database: str, size: int = 200, seed: int = 7) -> list[str]:
+    conn = sqlite3.connect(database)
+    titles = [
+        t for (t,) in conn.execute("SELECT title FROM questions WHERE source_key IS NOT NULL")
+    ]
+    conn.close()
+    sample = random.Random(seed).sample(titles, min(size - len(GENERIC), len(titles)))
+    queries = [" ".join(re.findall(r"\w+", t)[:5]) for t in sample]
+    return [q for q in queries if q] + GENERIC
+
+
+# SQL statements per request, in process ----------------------------------------------------
+
+def sql_counts(database_url: str, index_dir: str, corpus, post_thread: int) -> dict[str, int]:
+    from sqlalchemy import event
+
+    from forum import create_app
+    from forum.extensions import db
+
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SEARCH_INDEX_DIR": index_dir,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+    })
+    counts: dict[str, int] = {}
+    with app.app_context():
+        statements: list[str] = []
+        event.listen(db.engine, "before_cursor_execute",
+                     lambda *args: statements.append(args[2]))
+
+        def count(name: str, client, method: str, path: str, **kwargs) -> None:
+            client.get("/_warm")  # opens connections and the index outside the count
+            statements.clear()
+            response = getattr(client, method)(path, **kwargs)
+            assert response.status_code in (200, 302), (path, response.status_code)
+            counts[name] = len(statements)
+
+        anonymous = app.test_client()
+        count("list", anonymous, "get", "/")
+        count("thread, 1 answer", anonymous, "get", f"/questions/{corpus.thread_1}")
+        count("thread, 30 answers", anonymous, "get", f"/questions/{corpus.thread_30}")
+        count("search", anonymous, "get", "/search?q=charger+firmware")
+        signed_in = app.test_client()
+        signed_in.post("/login", data={"email": corpus.customer_email,
+                                       "password": corpus_mod.BENCH_PASSWORD})
+        count("thread, 1 answer (signed in)", signed_in, "get", f"/questions/{corpus.thread_1}")
+        count("thread, 30 answers (signed in)", signed_in, "get",
+              f"/questions/{corpus.thread_30}")
+        count("post answer", signed_in, "post", f"/questions/{post_thread}/answers",
+              data={"body": "Hold the reset button for ten seconds, then reconnect it."})
+    return counts
+
+
+# Search: Whoosh against SQLite FTS5 on the same threads -------------------------------------
+
+def whoosh_latencies(index_dir: str, queries: list[str], repeat: int) -> list[float]:
+    from search import SearchIndex, SearchQuery
+
+    index = SearchIndex(index_dir)
+    index.search(SearchQuery(text="warm up"))
+    timings = []
+    for _ in range(repeat):
+        for text in queries:
+            t0 = time.perf_counter()
+            index.search(SearchQuery(text=text, per_page=20))
+            timings.append((time.perf_counter() - t0) * 1000)
+    index.close()
+    return timings
+
+
+def fts_database(corpus) -> Path:
+    """SQLite FTS5 over exactly the text the Whoosh index holds (cached with the corpus)."""
+    path = corpus_mod.CACHE / f"fts5-v{corpus.version}.sqlite3"
+    if path.exists():
+        return path
+    from forum.extensions import db
+    from forum.search_sync import all_thread_ids, iter_all_documents
+
+    app = corpus_mod.make_app(Path(corpus.database), Path(corpus.index_dir), SEARCH_SYNC=False)
+    tmp = path.with_suffix(".tmp")
+    tmp.unlink(missing_ok=True)
+    conn = sqlite3.connect(tmp)
+    conn.execute("CREATE VIRTUAL TABLE threads USING fts5(title, body, "
+                 "tokenize = 'porter unicode61 remove_diacritics 2')")
+    with app.app_context():
+        ids = all_thread_ids(db.session)
+        with click.progressbar(length=len(ids), label="Building SQLite FTS5") as bar:
+            for d in iter_all_documents(db.session, ids):
+                conn.execute("INSERT INTO threads (rowid, title, body) VALUES (?, ?, ?)",
+                             (d.id, d.title, "\n\n".join([d.question, *d.answers, *d.comments])))
+                bar.update(1)
+    conn.commit()
+    conn.close()
+    tmp.rename(path)
+    return path
+
+
+def fts_latencies(path: Path, queries: list[str], repeat: int) -> list[float]:
+    conn = sqlite3.connect(path)
+    sql = ("SELECT rowid, title, snippet(threads, 1, '[', ']', ' … ', 24) FROM threads "
+           "WHERE threads MATCH ? ORDER BY bm25(threads, 3.0, 1.0) LIMIT 20")
+
+    def match(text: str) -> str:
+        return " OR ".join(f'"{w}"' for w in re.findall(r"\w+", text)) or '""'
+
+    conn.execute(sql, (match("warm up"),)).fetchall()
+    timings = []
+    for _ in range(repeat):
+        for text in queries:
+            t0 = time.perf_counter()
+            conn.execute(sql, (match(text),)).fetchall()
+            timings.append((time.perf_counter() - t0) * 1000)
+    return timings
+
+
+# Pages under load --------------------------------------------------------------------------
+
+def answer_to_findable(base: str, session: load.Session, threads: list[int], samples: int):
+    """Post an answer with a fresh word, then search for the word until its thread shows up."""
+    token = session._token("/")
+    latencies = []
+    rng = random.Random(3)
+    for n in range(samples):
+        word = "zq" + "".join(rng.choice("bcdfghjklmnpqrstvwxz") for _ in range(10))
+        thread = threads[n % len(threads)]
+        started = time.perf_counter()
+        session.post(f"/questions/{thread}/answers",
+                     {"csrf_token": token, "body": f"Try the {word} setting, it fixed mine."})
+        while True:
+            page = session.get("/search?q=" + word)
+            if f'href="/questions/{thread}' in page:
+                break
+            if time.perf_counter() - started > 10:
+                raise RuntimeError(f"answer on thread {thread} not findable after 10 s")
+        latencies.append((time.perf_counter() - started) * 1000)
+    return latencies
+
+
+def load_pages(database_url, index_dir, corpus, queries, post_threads, seconds, connections):
+    results: dict[str, load.LoadResult] = {}
+    with load.Server(database_url, index_dir) as server:
+        anonymous = load.Session(server.base)
+        thread_path = f"/questions/{corpus.thread_30}"
+        page_bytes = len(anonymous.get(thread_path).encode())
+        ceiling_path = f"/_bench/ceiling?bytes={page_bytes}"
+        ceiling_bytes = len(anonymous.get(ceiling_path).encode())
+        search_paths = ["/search?q=" + urllib.parse.quote_plus(q) for q in queries[:100]]
+        runs = [
+            ("ceiling", ceiling_path, None),
+            ("list (home)", "/", None),
+            ("thread, 30 answers", thread_path, None),
+            ("search", search_paths[0], load.lua_get_cycle(search_paths)),
+        ]
+        for name, path, script in runs:
+            click.echo(f"  wrk {seconds}s  {name:<20} {path[:60]}")
+            results[name] = load.run_wrk(server.base, name, path, seconds, connections, script)
+        results["ceiling"].bytes_per_response = ceiling_bytes
+        results["thread, 30 answers"].bytes_per_response = page_bytes
+
+        poster = load.Session(server.base)
+        poster.login(corpus.customer_email, corpus_mod.BENCH_PASSWORD)
+        token = poster._token("/")
+        script = load.lua_post_answers(post_threads, poster.cookie_header(), token)
+        click.echo(f"  wrk {seconds}s  post answer          /questions/<id>/answers")
+        results["post answer"] = load.run_wrk(
+            server.base, "post answer", f"/questions/{post_threads[0]}/answers", seconds,
+            connections, script,
+        )
+        click.echo("  answer posted → findable by search (100 answers)")
+        findable = answer_to_findable(server.base, poster, post_threads, 100)
+        memory = server.peak_memory_mb()
+    return results, findable, memory
+
+
+# Report ------------------------------------------------------------------------------------
+
+def render(figures: list[Figure], pages: dict[str, load.LoadResult], sql: dict[str, int],
+           context: dict[str, str]) -> str:
+    ceiling = pages["ceiling"]
+    lines = [
+        f"### Run of {context['date']}",
+        "",
+        f"Corpus: {context['corpus']}. Load: {context['load']}.",
+        "",
+        "| page | req/s | ÷ ceiling | p50 ms | ceiling ÷ p50 | p99 ms | ceiling ÷ p99 "
+        "| SQL/request | non-2xx |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    sql_for = {"list (home)": sql.get("list"), "thread, 30 answers": sql.get("thread, 30 answers"),
+               "search": sql.get("search"), "post answer": sql.get("post answer"), "ceiling": 0}
+    for name, r in pages.items():
+        lines.append(
+            f"| {name} | {r.requests_per_second:,.0f} | "
+            f"{r.requests_per_second / ceiling.requests_per_second:.2f} | {r.p50_ms:.1f} | "
+            f"{ceiling.p50_ms / r.p50_ms:.2f} | {r.p99_ms:.1f} | {ceiling.p99_ms / r.p99_ms:.2f} | "
+            f"{sql_for.get(name, '')} | {r.errors} |"
+        )
+    lines += ["", "| figure | value | unit | target | holds |", "|---|---|---|---|---|"]
+    lines += ["| " + " | ".join(f.cells()) + " |" for f in figures]
+    lines += ["", "SQL statements per request (in process, same corpus):", ""]
+    lines += [f"- {name}: {value}" for name, value in sql.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_benchmarks(section: str) -> None:
+    path = ROOT / "BENCHMARKS.md"
+    text = path.read_text() if path.exists() else RESULTS_START + "\n"
+    head, _, rest = text.partition(RESULTS_START)
+    path.write_text(head + RESULTS_START + "\n\n" + section + "\n" + rest.lstrip("\n"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=100_000)
+    parser.add_argument("--seconds", type=int, default=20, help="wrk time per page")
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--repeat", type=int, default=3, help="search query set repetitions")
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the cached corpus")
+    parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
+    args = parser.parse_args()
+    if not corpus_mod.DATA.exists():
+        sys.exit(f"{corpus_mod.DATA} is absent: the benchmark reads the Stack Exchange dumps")
+    if not load.have_wrk():
+        sys.exit("wrk is missing: `make bench` installs it (apt-get install wrk)")
+    started = time.perf_counter()
+
+    click.echo("1/5 Import of the Stack Exchange dumps, as `flask forum import-stackexchange`")
+    imported = corpus_mod.import_sites(corpus_mod.CACHE / "import")
+    click.echo("2/5 Corpus")
+    corpus = corpus_mod.build(args.threads, rebuild=args.rebuild)
+    index_rate = corpus_mod.ensure_index(corpus)
+    database_url, index_dir = run_copy(corpus)
+    queries = query_set(corpus.database)
+    rng = random.Random(9)
+    post_threads = rng.sample(range(1, corpus.threads - 10), 200)
+
+    click.echo("3/5 SQL statements per request")
+    sql = sql_counts(database_url, index_dir, corpus, post_threads[0])
+    click.echo("4/5 Search: Whoosh and SQLite FTS5 on the same threads")
+    whoosh = whoosh_latencies(index_dir, queries, args.repeat)
+    fts = fts_latencies(fts_database(corpus), queries, args.repeat)
+    click.echo("5/5 Pages under gunicorn, driven by wrk")
+    pages, findable, memory = load_pages(database_url, index_dir, corpus, queries, post_threads,
+                                         args.seconds, args.connections)
+
+    ceiling = pages["ceiling"]
+    thread_ratio = pages["thread, 30 answers"].requests_per_second / ceiling.requests_per_second
+    w50, f50 = statistics.median(whoosh), statistics.median(fts)
+    w99 = percentile(whoosh, 99)
+    find99 = percentile(findable, 99)
+    constant = (sql["thread, 1 answer"] == sql["thread, 30 answers"]
+                and sql["thread, 1 answer (signed in)"] == sql["thread, 30 answers (signed in)"])
+    figures = [
+        Figure("thread page (30 answers) req/s ÷ ceiling", thread_ratio, "ratio", "≥ 0.45",
+               thread_ratio >= 0.45),
+        Figure("SQL per thread page, 1 vs 30 answers", sql["thread, 30 answers"], "statements",
+               "constant", constant),
+        Figure("search p50 (Whoosh, in process)", w50, "ms", "≤ 10", w50 <= 10),
+        Figure("search p50 ÷ SQLite FTS5 p50", w50 / f50, "ratio", "≤ 5", w50 / f50 <= 5),
+        Figure("search p99 (Whoosh, in process)", w99, "ms", "≤ 100", w99 <= 100),
+        Figure("SQLite FTS5 p50", f50, "ms"),
+        Figure("SQLite FTS5 p99", percentile(fts, 99), "ms"),
+        Figure("answer posted → findable p50", statistics.median(findable), "ms"),
+        Figure("answer posted → findable p99", find99, "ms", "≤ 100", find99 <= 100),
+        Figure("import of the 4 dumps", imported.posts_per_second, "posts/s", "≥ 1,000",
+               imported.posts_per_second >= 1000),
+        Figure("peak memory per worker (max)", max(memory), "MB"),
+    ]
+    if index_rate:
+        figures.append(Figure("index build (this run)", index_rate, "threads/s"))
+    context = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "corpus": (f"{corpus.threads:,} threads, {corpus.answers:,} answers, "
+                   f"{corpus.comments:,} comments (SQLite)"),
+        "load": (f"wrk -t1 -c{args.connections} -d{args.seconds}s per page, gunicorn "
+                 f"{len(memory)} sync workers, {platform.machine()} with "
+                 f"{__import__('os').cpu_count()} cores, Python {platform.python_version()}"),
+    }
+    section = render(figures, pages, sql, context)
+    click.echo("\n" + section)
+    click.echo(f"Total time: {time.perf_counter() - started:.0f} s")
+    if not args.no_write:
+        write_benchmarks(section)
+        click.echo("Written to BENCHMARKS.md")
+
+
+if __name__ == "__main__":
+    main()

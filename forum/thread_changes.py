@@ -1,0 +1,60 @@
+"""Which threads a transaction changed: collected as the session flushes, each thread's
+revision bumped before commit (pages cache by it), and handed to the search index after.
+
+Writes made with bulk UPDATE statements are invisible to the flush hook: services that make
+them call `touch_thread`.
+"""
+
+from __future__ import annotations
+
+from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy import event, update
+from sqlalchemy.orm import Session
+
+from .models import Answer, Comment, Question
+
+PENDING = "changed_threads"
+BUMPED = "bumped_threads"
+CHUNK = 500
+
+
+def touch_thread(session: Session, question_id: int) -> None:
+    """Mark a thread as changed in this transaction."""
+    session.info.setdefault(PENDING, set()).add(question_id)
+
+
+def take_changed(session: Session) -> set[int]:
+    """The threads the committed transaction changed (each handed out once)."""
+    session.info.pop(BUMPED, None)
+    return session.info.pop(PENDING, None) or set()
+
+
+@event.listens_for(FlaskSession, "after_flush")
+def _collect_changed_threads(session: Session, flush_context) -> None:
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Question):
+            touch_thread(session, obj.id)
+        elif isinstance(obj, Answer | Comment):
+            touch_thread(session, obj.question_id)
+
+
+@event.listens_for(FlaskSession, "before_commit")
+def _bump_revisions(session: Session) -> None:
+    # Flush first so that every change of this transaction has been collected.
+    session.flush()
+    bumped = session.info.setdefault(BUMPED, set())
+    ids = sorted(session.info.get(PENDING, set()) - bumped)
+    for start in range(0, len(ids), CHUNK):
+        session.execute(
+            update(Question)
+            .where(Question.id.in_(ids[start : start + CHUNK]))
+            .values(revision=Question.revision + 1)
+            .execution_options(synchronize_session=False)
+        )
+    bumped.update(ids)
+
+
+@event.listens_for(FlaskSession, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop(PENDING, None)
+    session.info.pop(BUMPED, None)
