@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -9,18 +10,26 @@ from pathlib import Path
 
 from whoosh import fields, index, qparser, query, scoring, sorting
 from whoosh.analysis import CharsetFilter, StemmingAnalyzer
-from whoosh.highlight import ContextFragmenter, Formatter, Highlighter, PinpointFragmenter
 from whoosh.support.charset import accent_map
 
-from .documents import Hit, SearchQuery, SearchResults, Segment, ThreadDocument
+from . import snippets
+from .documents import Hit, SearchQuery, SearchResults, ThreadDocument
 
 # Stemming ("pairing" finds "paired") and accent folding ("café" finds "cafe").
 ANALYZER = StemmingAnalyzer() | CharsetFilter(accent_map)
+_stem = snippets.make_stemmer(ANALYZER)
 TITLE_BOOST = 3.0
 WRITE_LOCK_TIMEOUT = 30.0  # seconds a writer waits for another process's lock
 # Snippets come from the first part of a thread (question, then marked answers first): keeping
 # only that stored makes hits cheap to load and to highlight. The whole thread is indexed.
 EXCERPT_CHARS = 1500
+# Words found in more than this share of threads (but at least COMMON_MIN_THREADS) are
+# "common": when a search has rarer words, it matches and ranks by those, instead of walking
+# most of the index (the idea of Elasticsearch's cutoff_frequency). On 100k threads, the
+# words of "how does it work" are each in 30-60% of them.
+COMMON_TERM_SHARE = 0.05
+COMMON_MIN_THREADS = 1000
+QUERY_SYNTAX = re.compile(r'"|\b(?:AND|OR|NOT)\b')
 # Changes whenever the schema or the way documents are analysed changes: an index written
 # in another format must be rebuilt (`flask search reindex`).
 INDEX_FORMAT = "2"
@@ -47,25 +56,6 @@ def make_schema() -> fields.Schema:
         created_at=fields.DATETIME(stored=True, sortable=True),
         last_activity_at=fields.DATETIME(stored=True),
     )
-
-
-class SegmentFormatter(Formatter):
-    """Snippets as (text, matched) pairs: no markup ever comes out of the index."""
-
-    def format(self, fragments, replace=False):
-        segments: list[Segment] = []
-        for number, fragment in enumerate(fragments):
-            if number:
-                segments.append((" … ", False))
-            text, position = fragment.text, fragment.startchar
-            for token in fragment.matches:
-                if token.startchar > position:
-                    segments.append((text[position : token.startchar], False))
-                segments.append((text[token.startchar : token.endchar], True))
-                position = token.endchar
-            if position < fragment.endchar:
-                segments.append((text[position : fragment.endchar], False))
-        return segments
 
 
 def _naive_utc(value: datetime) -> datetime:
@@ -208,6 +198,26 @@ class SearchIndex:
             words = " ".join(ch if ch.isalnum() else " " for ch in text)
             return parser.parse(words)
 
+    def _words_query(self, searcher, text: str):
+        """What the words of a search match: rare words any of them, common words only as
+        a bonus; written query syntax (phrases, AND/OR/NOT) goes through the full parser."""
+        if QUERY_SYNTAX.search(text):
+            return self._parse_words(text)
+        words = list(dict.fromkeys(token.text for token in ANALYZER(text)))
+        if not words:
+            return query.NullQuery
+        cutoff = max(COMMON_MIN_THREADS, COMMON_TERM_SHARE * searcher.doc_count_all())
+        rare = [word for word in words if searcher.doc_frequency("body", word) <= cutoff]
+        if rare:
+            # Scoring the common words too would mean walking their long lists for every
+            # candidate; they carry little weight (low IDF) anyway. One flat Or: a tree of
+            # per-word Ors costs twice as much to walk.
+            return query.Or(
+                [query.Term(field, word) for word in rare for field in ("title", "body")]
+            )
+        # Only common words: threads with all of them in the title (short lists to walk).
+        return query.And([query.Term("title", word) for word in words])
+
     def search(self, request: SearchQuery) -> SearchResults:
         searcher = self._current_searcher()
         filters = []
@@ -221,7 +231,7 @@ class SearchIndex:
                 filters.append(query.Not(query.Term("state", "unanswered")))
             else:
                 filters.append(query.Term("state", state))
-        words = self._parse_words(request.text) if request.text else query.Every()
+        words = self._words_query(searcher, request.text) if request.text else query.Every()
         if words is query.NullQuery and request.text:
             return SearchResults(query=request, hits=[], total=0)
         combined = query.And([words, *filters]) if filters else words
@@ -245,20 +255,16 @@ class SearchIndex:
             limit=first + request.per_page,
             sortedby=sortedby,
             reverse=reverse,
-            terms=True,
         )
         exact = results.has_exact_length()
         total = len(results) if exact else results.estimated_length()
-        highlighter = Highlighter(
-            fragmenter=ContextFragmenter(maxchars=180, surround=60),
-            formatter=SegmentFormatter(),
-        )
-        title_highlighter = Highlighter(
-            fragmenter=PinpointFragmenter(maxchars=300, surround=300, autotrim=False),
-            formatter=SegmentFormatter(),
+        terms = frozenset(
+            text
+            for field, text in combined.all_terms()
+            if field in ("title", "body") and isinstance(text, str)
         )
         hits = [
-            self._hit(hit, highlighter, title_highlighter)
+            self._hit(hit, terms)
             for hit in results[first : first + request.per_page]
         ]
         suggestion = None
@@ -268,13 +274,13 @@ class SearchIndex:
             query=request, hits=hits, total=total, suggestion=suggestion, total_is_exact=exact
         )
 
-    def _hit(self, hit, highlighter, title_highlighter) -> Hit:
+    def _hit(self, hit, terms: frozenset[str]) -> Hit:
         stored = hit.fields()
         excerpt = stored.get("excerpt", "")
-        snippet = highlighter.highlight_hit(hit, "body", text=excerpt, top=2) or []
-        if not snippet:
-            snippet = [(excerpt[:180] + ("…" if len(excerpt) > 180 else ""), False)]
-        title_segments = title_highlighter.highlight_hit(hit, "title", top=1) or [
+        snippet = snippets.snippet(excerpt, terms, _stem) or [
+            (excerpt[:180] + ("…" if len(excerpt) > 180 else ""), False)
+        ]
+        title_segments = snippets.highlight_all(stored["title"], terms, _stem) or [
             (stored["title"], False)
         ]
         flags = stored.get("flags", "").split()
