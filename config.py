@@ -28,6 +28,11 @@ def _development_secret(instance: Path) -> str:
     return key_file.read_text().strip()
 
 
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() not in ("0", "false", "no", "")
+
+
 def _cache_settings(url: str) -> dict:
     if url.startswith("redis://"):
         return {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": url, "CACHE_KEY_PREFIX": "forum:"}
@@ -47,6 +52,7 @@ def load(env: str | None = None) -> dict:
             )
         secret = _development_secret(instance)
 
+    secure_cookies = _flag("FORUM_SECURE_COOKIES", env == "production")
     return {
         "ENV_NAME": env,
         "SECRET_KEY": secret,
@@ -81,9 +87,11 @@ def load(env: str | None = None) -> dict:
         "THREAD_CACHE_SECONDS": int(os.environ.get("FORUM_THREAD_CACHE_SECONDS", "60")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": env == "production",
+        # Secure cookies in production; FORUM_SECURE_COOKIES=0 only for plain-HTTP setups such
+        # as the loopback benchmark.
+        "SESSION_COOKIE_SECURE": secure_cookies,
         "REMEMBER_COOKIE_HTTPONLY": True,
-        "REMEMBER_COOKIE_SECURE": env == "production",
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     }

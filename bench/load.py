@@ -73,6 +73,7 @@ class Server:
             "FORUM_BIND": f"127.0.0.1:{port}",
             "FORUM_WORKERS": str(workers),
             "FORUM_LOG_LEVEL": "warning",
+            "FORUM_SECURE_COOKIES": "0",  # plain HTTP on loopback
             # The load comes from one signed-in customer: lift the per-user posting limits.
             "FORUM_RATELIMIT_POST": "1000000 per minute",
             "FORUM_RATELIMIT_COMMENT": "1000000 per minute",
@@ -141,8 +142,8 @@ class Session:
             return response.read().decode()
 
     def login(self, email: str, password: str) -> None:
-        token = self._token("/login")
-        self.post("/login", {"csrf_token": token, "email": email, "password": password})
+        token = self._token("/account/login")
+        self.post("/account/login", {"csrf_token": token, "email": email, "password": password})
         if "Sign out" not in self.get("/"):
             raise RuntimeError(f"could not sign in as {email}")
 
@@ -182,6 +183,10 @@ request = function()
   return wrk.format("GET", paths[(n % #paths) + 1])
 end
 """
+
+
+def lua_signed_in(cookie: str) -> str:
+    return f'''wrk.headers["Cookie"] = "{cookie}"\n'''
 
 
 def lua_post_answers(thread_ids: list[int], cookie: str, token: str) -> str:

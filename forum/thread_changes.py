@@ -8,7 +8,7 @@ them call `touch_thread`.
 from __future__ import annotations
 
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import event, update
+from sqlalchemy import event, inspect, update
 from sqlalchemy.orm import Session
 
 from .models import Answer, Comment, Question
@@ -16,6 +16,9 @@ from .models import Answer, Comment, Question
 PENDING = "changed_threads"
 BUMPED = "bumped_threads"
 CHUNK = 500
+# Columns no reader sees: changing only these (a post's sentiment score, a view count) is
+# not a change to the thread, so it neither re-renders nor re-indexes it.
+UNSEEN_COLUMNS = frozenset({"negativity", "view_count", "revision"})
 
 
 def touch_thread(session: Session, question_id: int) -> None:
@@ -31,11 +34,18 @@ def take_changed(session: Session) -> set[int]:
 
 @event.listens_for(FlaskSession, "after_flush")
 def _collect_changed_threads(session: Session, flush_context) -> None:
-    for obj in (*session.new, *session.dirty, *session.deleted):
+    for obj in (*session.new, *session.deleted, *filter(_seen_change, session.dirty)):
         if isinstance(obj, Question):
             touch_thread(session, obj.id)
         elif isinstance(obj, Answer | Comment):
             touch_thread(session, obj.question_id)
+
+
+def _seen_change(obj) -> bool:
+    state = inspect(obj)
+    return any(
+        attr.history.has_changes() for attr in state.attrs if attr.key not in UNSEEN_COLUMNS
+    )
 
 
 @event.listens_for(FlaskSession, "before_commit")

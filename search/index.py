@@ -11,6 +11,7 @@ from pathlib import Path
 from whoosh import fields, index, qparser, query, scoring, sorting
 from whoosh.analysis import CharsetFilter, StemmingAnalyzer
 from whoosh.support.charset import accent_map
+from whoosh.writing import MERGE_SMALL
 
 from . import snippets
 from .documents import Hit, SearchQuery, SearchResults, ThreadDocument
@@ -37,6 +38,9 @@ INDEX_FORMAT = "2"
 # a few small files instead of reading one large one (on 100k threads: <1 ms instead of
 # ~120 ms and ~430 MB), which matters because every commit makes searchers reopen.
 WRITER_OPTIONS = {"compound": False}
+# Single commits leave one small segment each; past this many, they are merged (off the
+# request that made them). Each segment costs a little on every search.
+MAX_UNMERGED_SEGMENTS = 12
 
 
 def make_schema() -> fields.Schema:
@@ -75,6 +79,7 @@ class SearchIndex:
         self.path = Path(path)
         self._lock = threading.Lock()
         self._searcher = None
+        self._merger: threading.Thread | None = None
         self._index = self._open_or_create()
 
     def _open_or_create(self):
@@ -109,11 +114,35 @@ class SearchIndex:
         than `update_document`, which looks each id up on its own."""
         documents = list(documents)
         ids = [int(i) for i in removed] + [d.id for d in documents]
-        with self._writer() as writer:
+        writer = self._writer()
+        try:
             if ids:
                 writer.delete_by_query(query.Or([query.Term("id", i) for i in ids]))
             for document in documents:
                 writer.add_document(**self._fields(document))
+        except BaseException:
+            writer.cancel()
+            raise
+        # Merging the small segments rewrites all of them, which would make every few posts
+        # wait half a second: commit alone, and merge in the background now and then.
+        segments = len(writer.segments) + 1
+        writer.commit(merge=False)
+        if segments > MAX_UNMERGED_SEGMENTS:
+            self._merge_in_background()
+
+    def _merge_in_background(self) -> None:
+        with self._lock:
+            if self._merger is not None and self._merger.is_alive():
+                return
+            self._merger = threading.Thread(
+                target=self.merge_small_segments, name="search-merge", daemon=True
+            )
+            self._merger.start()
+
+    def merge_small_segments(self) -> None:
+        """Fold the small segments that single commits leave into fewer, larger ones."""
+        writer = self._writer()
+        writer.commit(mergetype=MERGE_SMALL)
 
     def rebuild(self, documents: Iterable[ThreadDocument], progress=None, procs: int = 1) -> int:
         """Replace the whole index with these documents. With procs > 1, that many processes
@@ -317,6 +346,9 @@ class SearchIndex:
         return self.search(SearchQuery(text=title, per_page=limit)).hits
 
     def close(self) -> None:
+        merger = self._merger
+        if merger is not None:
+            merger.join()
         with self._lock:
             if self._searcher is not None:
                 self._searcher.close()

@@ -1,4 +1,4 @@
-"""question excerpt and revision kept at write time; indexes for list filters and counts
+"""question excerpt and revision kept at write time; indexes for list filters
 
 Revision ID: 0004_question_excerpt
 Revises: 0003_moderation
@@ -25,7 +25,8 @@ def upgrade():
         batch_op.add_column(sa.Column('revision', sa.Integer(), server_default='0', nullable=False))
         batch_op.create_index('ix_questions_unanswered_activity', ['answer_count', 'last_activity_at'], unique=False)
         batch_op.create_index('ix_questions_verified', ['verified_answer_id'], unique=False)
-        batch_op.create_index('ix_questions_list_counts', ['deleted_at', 'hidden_at', 'answer_count', 'accepted_answer_id', 'verified_answer_id', 'product_id'], unique=False)
+        batch_op.drop_index('ix_questions_activity')
+        batch_op.create_index('ix_questions_activity', ['last_activity_at', 'deleted_at', 'hidden_at'], unique=False)
 
     # Fill the excerpt of existing questions from their sanitised bodies, in batches.
     connection = op.get_bind()
@@ -46,10 +47,16 @@ def upgrade():
         )
         last_id = rows[-1][0]
 
+    # SQLite plans from statistics only ANALYZE gathers (PostgreSQL's autovacuum keeps its
+    # own): without them it may sort the whole table for the home list.
+    if connection.dialect.name == 'sqlite':
+        connection.exec_driver_sql('ANALYZE')
+
 
 def downgrade():
     with op.batch_alter_table('questions', schema=None) as batch_op:
-        batch_op.drop_index('ix_questions_list_counts')
+        batch_op.drop_index('ix_questions_activity')
+        batch_op.create_index('ix_questions_activity', ['last_activity_at'], unique=False)
         batch_op.drop_index('ix_questions_verified')
         batch_op.drop_index('ix_questions_unanswered_activity')
         batch_op.drop_column('revision')
