@@ -29,20 +29,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 import click  # noqa: E402
 import corpus as corpus_mod  # noqa: E402
 import load  # noqa: E402
+from search_bench import FTS_SQL, GENERIC, fts_match, percentile, time_queries  # noqa: E402
 
 RESULTS_START = "<!-- results: written by bench/run.py -->"
-GENERIC = [
-    "battery", "wifi router", "firmware update", "bluetooth pairing", "charger not working",
-    "raspberry pi", "mqtt broker", "qubit", "quantum gate", "entanglement", "ipa hops",
-    "wine temperature", "whisky", "stout", "sensor", "zigbee hub", "home assistant",
-    "android phone", "kindle", "remote control",
-]
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
-
 
 @dataclass
 class Figure:
@@ -133,13 +122,9 @@ def whoosh_latencies(index_dir: str, queries: list[str], repeat: int) -> list[fl
     from search import SearchIndex, SearchQuery
 
     index = SearchIndex(index_dir)
-    index.search(SearchQuery(text="warm up"))
-    timings = []
-    for _ in range(repeat):
-        for text in queries:
-            t0 = time.perf_counter()
-            index.search(SearchQuery(text=text, per_page=20))
-            timings.append((time.perf_counter() - t0) * 1000)
+    timings = time_queries(
+        lambda text: index.search(SearchQuery(text=text, per_page=20)), queries, repeat
+    )
     index.close()
     return timings
 
@@ -171,11 +156,6 @@ def fts_database(corpus) -> Path:
     return path
 
 
-def fts_any_word(text: str) -> str:
-    """FTS5 query: threads with any of the words (what a plain OR search asks)."""
-    return " OR ".join(f'"{w}"' for w in re.findall(r"\w+", text)) or '""'
-
-
 def fts_same_words(index_dir: str):
     """FTS5 queries with the word choice the forum's search makes (rare words, any of them;
     only common words: all of them in the title), so both engines answer the same question."""
@@ -202,17 +182,8 @@ def fts_same_words(index_dir: str):
 
 def fts_latencies(path: Path, queries: list[str], repeat: int, match) -> list[float]:
     conn = sqlite3.connect(path)
-    sql = ("SELECT rowid, title, snippet(threads, 1, '[', ']', ' … ', 24) FROM threads "
-           "WHERE threads MATCH ? ORDER BY bm25(threads, 3.0, 1.0) LIMIT 20")
-
-    conn.execute(sql, (match("warm up"),)).fetchall()
-    timings = []
-    for _ in range(repeat):
-        for text in queries:
-            t0 = time.perf_counter()
-            conn.execute(sql, (match(text),)).fetchall()
-            timings.append((time.perf_counter() - t0) * 1000)
-    return timings
+    return time_queries(lambda text: conn.execute(FTS_SQL, (match(text),)).fetchall(),
+                        queries, repeat)
 
 
 # Pages under load --------------------------------------------------------------------------
@@ -359,7 +330,7 @@ def main() -> None:
         same_words, close = fts_same_words(index_dir)
         fts = fts_latencies(fts_database(corpus), queries, args.repeat, same_words)
         close()
-        fts_any = fts_latencies(fts_database(corpus), queries, 1, fts_any_word)
+        fts_any = fts_latencies(fts_database(corpus), queries, 1, fts_match)
     click.echo("5/5 Pages under gunicorn, driven by wrk")
     pages, findable, memory = load_pages(database_url, index_dir, corpus, queries, post_threads,
                                          args.seconds, args.connections)

@@ -34,6 +34,18 @@ GENERIC = [
 ]
 
 
+def time_queries(run_one, queries: list[str], repeat: int) -> list[float]:
+    """Milliseconds for each of `repeat` passes over `queries`, after one warm-up query."""
+    run_one("warm up")
+    timings = []
+    for _ in range(repeat):
+        for text in queries:
+            t0 = time.perf_counter()
+            run_one(text)
+            timings.append((time.perf_counter() - t0) * 1000)
+    return timings
+
+
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
@@ -79,14 +91,17 @@ def bench_whoosh(documents, queries, workdir: Path, repeat: int):
     start = time.perf_counter()
     index.rebuild(iter(documents))
     build = time.perf_counter() - start
-    index.search(SearchQuery(text="warm up"))
-    timings = []
-    for _ in range(repeat):
-        for text in queries:
-            t0 = time.perf_counter()
-            index.search(SearchQuery(text=text, per_page=20))
-            timings.append((time.perf_counter() - t0) * 1000)
+    timings = time_queries(
+        lambda text: index.search(SearchQuery(text=text, per_page=20)), queries, repeat
+    )
+    index.close()
     return len(documents) / build, timings
+
+
+FTS_SQL = (
+    "SELECT rowid, title, snippet(threads, 1, '[', ']', ' … ', 24) FROM threads "
+    "WHERE threads MATCH ? ORDER BY bm25(threads, 3.0, 1.0) LIMIT 20"
+)
 
 
 def fts_match(text: str) -> str:
@@ -110,16 +125,9 @@ def bench_fts5(documents, queries, workdir: Path, repeat: int):
     )
     conn.commit()
     build = time.perf_counter() - start
-    sql = (
-        "SELECT rowid, title, snippet(threads, 1, '[', ']', ' … ', 24) FROM threads "
-        "WHERE threads MATCH ? ORDER BY bm25(threads, 3.0, 1.0) LIMIT 20"
+    timings = time_queries(
+        lambda text: conn.execute(FTS_SQL, (fts_match(text),)).fetchall(), queries, repeat
     )
-    timings = []
-    for _ in range(repeat):
-        for text in queries:
-            t0 = time.perf_counter()
-            conn.execute(sql, (fts_match(text),)).fetchall()
-            timings.append((time.perf_counter() - t0) * 1000)
     return len(documents) / build, timings
 
 
