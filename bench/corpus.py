@@ -52,10 +52,6 @@ class Corpus:
     customer_email: str
     build_seconds: float
 
-    @property
-    def database_url(self) -> str:
-        return f"sqlite:///{self.database}"
-
 
 def make_app(database: Path, index_dir: Path, **extra):
     os.environ.setdefault("FORUM_INSTANCE_PATH", str(CACHE / "instance"))

@@ -142,12 +142,12 @@ class Session:
             return response.read().decode()
 
     def login(self, email: str, password: str) -> None:
-        token = self._token("/account/login")
+        token = self.csrf_token("/account/login")
         self.post("/account/login", {"csrf_token": token, "email": email, "password": password})
         if "Sign out" not in self.get("/"):
             raise RuntimeError(f"could not sign in as {email}")
 
-    def _token(self, path: str) -> str:
+    def csrf_token(self, path: str) -> str:
         page = self.get(path)
         match = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)
         if not match:

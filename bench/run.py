@@ -190,7 +190,7 @@ def fts_latencies(path: Path, queries: list[str], repeat: int, match) -> list[fl
 
 def answer_to_findable(base: str, session: load.Session, threads: list[int], samples: int):
     """Post an answer with a fresh word, then search for the word until its thread shows up."""
-    token = session._token("/")
+    token = session.csrf_token("/")
     latencies = []
     rng = random.Random(3)
     for n in range(samples):
@@ -236,7 +236,7 @@ def load_pages(database_url, index_dir, corpus, queries, post_threads, seconds, 
         click.echo(f"  wrk {seconds}s  {name:<20} {thread_path}")
         results[name] = load.run_wrk(server.base, name, thread_path, seconds, connections,
                                      load.lua_signed_in(poster.cookie_header()))
-        token = poster._token("/")
+        token = poster.csrf_token("/")
         script = load.lua_post_answers(post_threads, poster.cookie_header(), token)
         click.echo(f"  wrk {seconds}s  post answer          /questions/<id>/answers")
         results["post answer"] = load.run_wrk(
