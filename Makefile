@@ -14,12 +14,19 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $@
 
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+# The web server with the outbox worker beside it; Ctrl-C stops both.
 run: setup
 	$(BIN)/flask db upgrade
 	$(BIN)/flask forum seed-demo
-	$(BIN)/flask search check
 	$(BIN)/flask moderation scan
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	$(BIN)/flask worker drain
+	-$(BIN)/flask search check --no-repair
+	$(BIN)/flask worker --exit-with-parent & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent
@@ -28,6 +30,41 @@ def _development_secret(instance: Path) -> str:
     return key_file.read_text().strip()
 
 
+def _number(name: str, default, kind: type, low: float, high: float):
+    """A numeric setting from the environment, refused with a message naming the variable if
+    it is not a number of that kind in [low, high]."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = kind(raw.strip())
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"{name} must be {what} from {low:g} to {high:g} (got {raw!r})") from None
+    if not low <= value <= high or value != value:  # value != value: NaN
+        raise ConfigError(f"{name} must be from {low:g} to {high:g} (got {raw!r})")
+    return value
+
+
+RATE_LIMIT = re.compile(
+    r"^\s*\d+\s*(/|per)\s*(\d+\s*)?(second|minute|hour|day|month|year)s?\s*$", re.IGNORECASE
+)
+
+
+def check_rate_limits(settings: dict) -> None:
+    """Every RATELIMIT_* rule must parse ("10 per minute;100 per hour"), or start-up stops."""
+    for key, value in settings.items():
+        if not key.startswith("RATELIMIT_") or key in ("RATELIMIT_STORAGE_URI",):
+            continue
+        if not isinstance(value, str):
+            continue
+        parts = [part for part in value.split(";") if part.strip()]
+        if not parts or not all(RATE_LIMIT.match(part) for part in parts):
+            raise ConfigError(
+                f"FORUM_{key} must be rules like '10 per minute;100 per hour' (got {value!r})"
+            )
+
+
 def _flag(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     return default if value is None else value.strip().lower() not in ("0", "false", "no", "")
@@ -35,7 +72,13 @@ def _flag(name: str, default: bool) -> bool:
 
 def _cache_settings(url: str) -> dict:
     if url.startswith("redis://"):
-        return {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": url, "CACHE_KEY_PREFIX": "forum:"}
+        return {
+            "CACHE_TYPE": "forum.caching.ResilientRedisCache",
+            "CACHE_REDIS_URL": url,
+            "CACHE_KEY_PREFIX": "forum:",
+            # A Redis that hangs must not hang the page: give up quickly and serve uncached.
+            "CACHE_OPTIONS": {"socket_timeout": 0.25, "socket_connect_timeout": 0.25},
+        }
     return {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 2000}
 
 
@@ -53,6 +96,7 @@ def load(env: str | None = None) -> dict:
         secret = _development_secret(instance)
 
     secure_cookies = _flag("FORUM_SECURE_COOKIES", env == "production")
+    login_days = _number("FORUM_LOGIN_SESSION_DAYS", 30, int, low=1, high=3650)
     return {
         "ENV_NAME": env,
         "SECRET_KEY": secret,
@@ -65,26 +109,41 @@ def load(env: str | None = None) -> dict:
         # Flask-Limiter: memory:// for one process, redis://host:6379 for several.
         "RATELIMIT_STORAGE_URI": os.environ.get("FORUM_RATELIMIT_STORAGE", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # With its Redis away, the limiter keeps counting in each process's memory (the same
+        # limits, per process) and logs it, instead of failing requests; it goes back to
+        # Redis when Redis answers again.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_timeout": 0.25, "socket_connect_timeout": 0.25},
         "RATELIMIT_REGISTER": os.environ.get("FORUM_RATELIMIT_REGISTER", "10 per hour"),
-        "RATELIMIT_LOGIN": os.environ.get("FORUM_RATELIMIT_LOGIN", "10 per minute"),
+        # Failed sign-ins only (a sign-in that works is never counted): per address, and per
+        # account from any number of addresses, stepped so that guessing slows down further.
+        "RATELIMIT_LOGIN": os.environ.get("FORUM_RATELIMIT_LOGIN", "20 per minute;100 per hour"),
+        "RATELIMIT_LOGIN_ACCOUNT": os.environ.get(
+            "FORUM_RATELIMIT_LOGIN_ACCOUNT", "5 per minute;20 per hour"
+        ),
         "RATELIMIT_POST": os.environ.get("FORUM_RATELIMIT_POST", "20 per minute"),
         "RATELIMIT_COMMENT": os.environ.get("FORUM_RATELIMIT_COMMENT", "30 per minute"),
         "RATELIMIT_VOTE": os.environ.get("FORUM_RATELIMIT_VOTE", "60 per minute"),
+        "RATELIMIT_REPORT": os.environ.get("FORUM_RATELIMIT_REPORT", "10 per hour"),
+        "RATELIMIT_PREVIEW": os.environ.get("FORUM_RATELIMIT_PREVIEW", "60 per minute"),
         # werkzeug method string; scrypt is the strong default.
         "PASSWORD_HASH_METHOD": os.environ.get("FORUM_PASSWORD_HASH_METHOD", "scrypt"),
         # Moderation: hours before an unanswered thread is flagged, reports that hide a post,
         # and the priority from which an open flag counts as urgent in the staff header.
-        "MODERATION_SLA_HOURS": float(os.environ.get("FORUM_SLA_HOURS", "24")),
-        "REPORTS_TO_HIDE": int(os.environ.get("FORUM_REPORTS_TO_HIDE", "3")),
-        "URGENT_FLAG_PRIORITY": float(os.environ.get("FORUM_URGENT_FLAG_PRIORITY", "6")),
-        "QUESTIONS_PER_PAGE": int(os.environ.get("FORUM_QUESTIONS_PER_PAGE", "20")),
+        "MODERATION_SLA_HOURS": _number("FORUM_SLA_HOURS", 24.0, float, low=0.01, high=24 * 365),
+        "REPORTS_TO_HIDE": _number("FORUM_REPORTS_TO_HIDE", 3, int, low=1, high=1000),
+        "URGENT_FLAG_PRIORITY": _number("FORUM_URGENT_FLAG_PRIORITY", 6.0, float, low=0, high=100),
+        "QUESTIONS_PER_PAGE": _number("FORUM_QUESTIONS_PER_PAGE", 20, int, low=1, high=200),
         # Flask-Caching: in-process by default, Redis (redis://host:6379/1) for several servers.
         **_cache_settings(os.environ.get("FORUM_CACHE_URL", "")),
         # Seconds a question list's total count may lag behind new questions.
-        "LIST_COUNT_CACHE_SECONDS": int(os.environ.get("FORUM_LIST_COUNT_CACHE_SECONDS", "30")),
+        "LIST_COUNT_CACHE_SECONDS": _number(
+            "FORUM_LIST_COUNT_CACHE_SECONDS", 30, int, low=0, high=86400
+        ),
         # Seconds an anonymous reader's rendering of a thread is kept (0: never cached). A
         # change to the thread makes a new one at once; this only ages the "2 hours ago"s.
-        "THREAD_CACHE_SECONDS": int(os.environ.get("FORUM_THREAD_CACHE_SECONDS", "60")),
+        "THREAD_CACHE_SECONDS": _number("FORUM_THREAD_CACHE_SECONDS", 60, int, low=0, high=86400),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         # Secure cookies in production; FORUM_SECURE_COOKIES=0 only for plain-HTTP setups such
@@ -92,6 +151,16 @@ def load(env: str | None = None) -> dict:
         "SESSION_COOKIE_SECURE": secure_cookies,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SECURE": secure_cookies,
-        "WTF_CSRF_TIME_LIMIT": None,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        # A sign-in (and "keep me signed in") lasts this many days unless ended sooner.
+        "LOGIN_SESSION_DAYS": login_days,
+        "REMEMBER_COOKIE_DURATION": timedelta(days=login_days),
+        # A form's CSRF token is good for this many seconds; a new one comes with every page.
+        "WTF_CSRF_TIME_LIMIT": _number("FORUM_CSRF_SECONDS", 8 * 3600, int, low=60, high=7 * 86400),
+        # Hosts whose pictures posts may show inline; other pictures become links, so that
+        # no outside host learns who reads a thread. Comma-separated, e.g. "i.example.com".
+        "IMAGE_HOSTS": [
+            h.strip() for h in os.environ.get("FORUM_IMAGE_HOSTS", "").split(",") if h.strip()
+        ],
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     }

@@ -33,7 +33,7 @@ SITES = [
     "beer.stackexchange.com.7z",
 ]
 # Bump when the corpus recipe changes: a cached corpus of another version is rebuilt.
-CORPUS_VERSION = 3
+CORPUS_VERSION = 4
 BENCH_PASSWORD = "bench-password-1"
 WORD = re.compile(r"<[^>]*>|&#?\w+;|[a-z]{4,}")
 SWAPPED_SHARE = 0.35
@@ -51,6 +51,16 @@ class Corpus:
     thread_1: int  # a thread with one answer, for the SQL-count comparison
     customer_email: str
     build_seconds: float
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite database in WAL mode (the file alone may lack the latest
+    commits, which live in the -wal file until a checkpoint): SQLite's own backup."""
+    target.unlink(missing_ok=True)
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
 
 
 def make_app(database: Path, index_dir: Path, **extra):
@@ -283,6 +293,7 @@ def add_bench_threads(app) -> tuple[int, int, str]:
                     if voter.id != answer.author_id:
                         votes.cast_vote(voter, answer, "up")
             ids.append(question.id)
+        db.session.commit()  # the services leave the commit to their caller: this script
         return ids[0], ids[1], customer.email
 
 
@@ -306,10 +317,10 @@ def build(target_threads: int = 100_000, rebuild: bool = False) -> Corpus:
             shutil.rmtree(stale)
         elif stale.exists():
             stale.unlink()
-    shutil.copy(CACHE / "import" / "forum.sqlite3", database)
+    copy_database(CACHE / "import" / "forum.sqlite3", database)
     multiply(database, target_threads - 2)
     # Bench posts go through the services; the index is built separately.
-    app = make_app(database, index_dir, SEARCH_SYNC=False)
+    app = make_app(database, index_dir)
     thread_30, thread_1, email = add_bench_threads(app)
     with app.app_context():
         from sqlalchemy import func, select
@@ -341,7 +352,7 @@ def migrate(database: Path, index_dir: Path) -> None:
     """Bring a cached corpus to the current schema, as `flask db upgrade` does a live site."""
     from flask_migrate import upgrade
 
-    with make_app(database, index_dir, SEARCH_SYNC=False).app_context():
+    with make_app(database, index_dir).app_context():
         upgrade()
 
 
@@ -354,12 +365,25 @@ def ensure_index(corpus: Corpus) -> float | None:
     if stamp.exists() and stamp.read_text() == INDEX_FORMAT:
         return None
     shutil.rmtree(corpus.index_dir, ignore_errors=True)
-    app = make_app(Path(corpus.database), Path(corpus.index_dir), SEARCH_SYNC=False)
+    app = make_app(Path(corpus.database), Path(corpus.index_dir))
     with app.app_context():
         from forum.cli import reindex_with_progress
 
         started = time.perf_counter()
         count = reindex_with_progress(procs=os.cpu_count() or 1)
         rate = count / (time.perf_counter() - started)
+        # The index was built from everything in the database: what the outbox holds from
+        # building the corpus is done, so the worker starts the run with nothing to catch up.
+        from sqlalchemy import update
+
+        from forum.extensions import db
+        from forum.models import OutboxEvent, utcnow
+
+        db.session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.processed_at.is_(None))
+            .values(processed_at=utcnow())
+        )
+        db.session.commit()
     stamp.write_text(INDEX_FORMAT)
     return rate

@@ -59,7 +59,8 @@ def parse_wrk(name: str, path: str, output: str) -> LoadResult:
 
 
 class Server:
-    """gunicorn with the repository's gunicorn.conf.py, serving bench/serve.py on loopback."""
+    """gunicorn with the repository's gunicorn.conf.py, serving bench/serve.py on loopback,
+    and the outbox worker beside it (`flask worker`), as production runs them."""
 
     def __init__(self, database_url: str, index_dir: str, port: int = 8765, workers: int = 2):
         self.base = f"http://127.0.0.1:{port}"
@@ -80,8 +81,15 @@ class Server:
             "FORUM_RATELIMIT_LOGIN": "1000 per minute",
         }
         self.process: subprocess.Popen | None = None
+        self.worker: subprocess.Popen | None = None
 
     def __enter__(self) -> Server:
+        self.worker = subprocess.Popen(
+            [str(VENV_BIN / "flask"), "worker", "--exit-with-parent"],
+            cwd=ROOT,
+            env={**self.env, "FLASK_APP": "forum:create_app"},
+            stdout=subprocess.DEVNULL,
+        )
         self.process = subprocess.Popen(
             [
                 str(VENV_BIN / "gunicorn"),
@@ -107,9 +115,10 @@ class Server:
         raise RuntimeError("gunicorn did not answer within 60 s")
 
     def __exit__(self, *exc) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(timeout=30)
+        for process in (self.process, self.worker):
+            if process and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                process.wait(timeout=30)
 
     def worker_pids(self) -> list[int]:
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")

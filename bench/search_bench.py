@@ -65,7 +65,6 @@ def build_documents(workdir: Path):
     app = create_app({
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'bench.sqlite3'}",
         "SEARCH_INDEX_DIR": str(workdir / "unused-index"),
-        "SEARCH_SYNC": False,  # the benchmark builds the index itself
     })
     with app.app_context():
         upgrade()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy import event
 
 import config as settings
 
@@ -32,10 +33,13 @@ def _load_settings(app: Flask, overrides: dict) -> None:
     env = overrides.get("ENV_NAME")
     app.config.update(settings.load(env))
     app.config.update(overrides)
+    settings.check_rate_limits(app.config)
 
 
 def _init_extensions(app: Flask) -> None:
     db.init_app(app)
+    with app.app_context():
+        _tune_sqlite(db.engine)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
@@ -43,14 +47,27 @@ def _init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
 
+    from . import security
     from .errors import unauthorized_response
-    from .models import User
+    from .services.accounts import signed_in_user
 
     login_manager.unauthorized_handler(unauthorized_response)
+    login_manager.user_loader(signed_in_user)
+    security.init_app(app)
 
-    @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+def _tune_sqlite(engine) -> None:
+    """SQLite serves the web processes and the worker at once: write-ahead logging lets
+    readers go on while one writes, and a writer waits for the lock instead of failing."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(connection, _record) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.close()
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -58,10 +75,6 @@ def _register_blueprints(app: Flask) -> None:
     from .views.helpers import IdConverter
 
     app.url_map.converters["id"] = IdConverter
-    from . import search_sync  # noqa: F401  (registers the index-after-commit hooks)
-    from .services.moderation import connect_signals
-
-    connect_signals()
     from .views import accounts, marks, moderation, questions, search_page
 
     app.register_blueprint(accounts.bp)
@@ -100,9 +113,10 @@ def _register_template_helpers(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
-    from .cli import forum_cli, moderation_cli, search_cli, users_cli
+    from .cli import forum_cli, moderation_cli, search_cli, users_cli, worker_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(forum_cli)
     app.cli.add_command(search_cli)
     app.cli.add_command(moderation_cli)
+    app.cli.add_command(worker_cli)

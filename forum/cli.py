@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
+from .extensions import db
 from .models import Role
 from .services import accounts
 from .services.errors import InvalidInput
@@ -15,6 +16,59 @@ users_cli = AppGroup("users", help="Manage accounts.")
 forum_cli = AppGroup("forum", help="Demo data and imports.")
 search_cli = AppGroup("search", help="The full-text search index.")
 moderation_cli = AppGroup("moderation", help="Flags and sentiment.")
+
+
+@click.group("worker", cls=AppGroup, invoke_without_command=True)
+@click.option("--poll", type=float, default=0.1, show_default=True, help="Seconds between polls.")
+@click.option("--exit-with-parent", is_flag=True, help="Stop when the starting process is gone.")
+@click.pass_context
+@with_appcontext
+def worker_cli(ctx: click.Context, poll: float, exit_with_parent: bool) -> None:
+    """Consume the outbox until stopped (SIGTERM or Ctrl-C): indexing, sentiment, flags."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import signal
+
+    from .worker import run
+
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    click.echo("Worker consuming the outbox (Ctrl-C to stop).")
+    try:
+        run(poll=poll, should_stop=lambda: bool(stopping), exit_with_parent=exit_with_parent)
+    except KeyboardInterrupt:
+        pass
+
+
+@worker_cli.command("drain")
+def worker_drain() -> None:
+    """Consume everything pending now, then stop."""
+    from .worker import drain
+
+    click.echo(f"Processed {drain()} outbox rows.")
+
+
+@worker_cli.command("status")
+def worker_status() -> None:
+    """Pending rows, and rows that keep failing (with their last error)."""
+    from sqlalchemy import select
+
+    from .models import OutboxEvent
+    from .worker import MAX_ATTEMPTS, pending_count
+
+    click.echo(f"pending: {pending_count()}")
+    failing = db.session.scalars(
+        select(OutboxEvent)
+        .where(OutboxEvent.processed_at.is_(None), OutboxEvent.attempts > 0)
+        .order_by(OutboxEvent.id)
+        .limit(20)
+    ).all()
+    for row in failing:
+        gave_up = " (gave up)" if row.attempts >= MAX_ATTEMPTS else ""
+        click.echo(
+            f"row {row.id} thread {row.question_id}: {row.attempts} tries{gave_up}: "
+            f"{row.last_error}"
+        )
 
 
 @users_cli.command("create")
@@ -30,6 +84,7 @@ def create_user(email: str, display_name: str | None, role: str, password: str) 
         )
     except InvalidInput as error:
         raise click.ClickException(error.message) from error
+    db.session.commit()
     click.echo(f"Created {user.role} {user.email} (id {user.id}).")
 
 
@@ -59,6 +114,14 @@ def import_stackexchange(path: str) -> None:
             bar.update(done - bar.pos)
 
         result = import_site(path, progress=progress)
+    from .worker import drain, pending_count
+
+    with click.progressbar(length=pending_count(), label="Indexing") as bar:
+        while True:
+            done = drain(limit=1)
+            if not done:
+                break
+            bar.update(done)
     click.echo(
         f"Imported {result.site}: {result.questions} questions, {result.answers} answers, "
         f"{result.comments} comments, {result.users} users "
@@ -68,23 +131,34 @@ def import_stackexchange(path: str) -> None:
 
 
 @search_cli.command("reindex")
-@click.option("--procs", type=int, default=os.cpu_count() or 1, show_default=True,
-              help="Processes that analyse and write the index in parallel.")
+@click.option(
+    "--procs",
+    type=int,
+    default=os.cpu_count() or 1,
+    show_default=True,
+    help="Processes that analyse and write the index in parallel.",
+)
 def search_reindex(procs: int) -> None:
-    """Rebuild the search index from the database."""
+    """Rebuild the search index beside the live one and swap it in; searches keep answering
+    from the old one meanwhile, and changes made during the rebuild are caught up after."""
     reindex_with_progress(procs)
 
 
 def reindex_with_progress(procs: int = 1) -> int:
     from .extensions import db
-    from .search_sync import all_thread_ids, get_index, iter_all_documents
+    from .search_sync import all_thread_ids, check_drift, get_index, iter_all_documents
 
     ids = all_thread_ids(db.session)
+    db.session.rollback()  # each chunk reads afresh; changes after the start are caught up below
     with click.progressbar(length=len(ids), label="Indexing threads") as bar:
         count = get_index().rebuild(
             iter_all_documents(db.session, ids), progress=bar.update, procs=procs
         )
-    click.echo(f"Indexed {count} threads.")
+    db.session.rollback()
+    report = check_drift(repair=True)  # what changed while building, by revision
+    get_index().drop_old_generations()
+    caught_up = sum(len(v) for v in report.values())
+    click.echo(f"Indexed {count} threads; caught up {caught_up} changed during the rebuild.")
     return count
 
 
@@ -99,10 +173,14 @@ def search_check(no_repair: bool) -> None:
         shown = ", ".join(map(str, ids[:20])) + (" …" if len(ids) > 20 else "")
         click.echo(f"{kind}: {len(ids)}" + (f" ({shown})" if ids else ""))
     drift = sum(len(ids) for ids in report.values())
-    if drift:
-        click.echo("Repaired." if not no_repair else "Not repaired (--no-repair).")
+    if not drift:
+        click.echo("The index matches the database (by revision).")
+    elif no_repair:
+        raise click.ClickException(
+            f"{drift} threads differ from the database; `flask search check` repairs them."
+        )
     else:
-        click.echo("The index matches the database.")
+        click.echo("Repaired.")
 
 
 @moderation_cli.command("scan")
@@ -111,6 +189,7 @@ def moderation_scan() -> None:
     from .services.moderation import scan
 
     counts = scan()
+    db.session.commit()
     click.echo(
         f"Flagged {counts['unanswered']} unanswered and {counts['needs_staff']} "
         "negative threads with no staff reply."

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Flask, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Flask,
+    Response,
+    flash,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from .extensions import db
+from .extensions import db, login_manager
 from .services.errors import ServiceError
 
 TITLES = {
@@ -17,6 +29,7 @@ TITLES = {
     413: "That is too large",
     429: "Slow down a little",
     500: "Something went wrong on our side",
+    503: "Back in a moment",
 }
 
 
@@ -71,6 +84,28 @@ def register_error_handlers(app: Flask) -> None:
             "Please wait a minute and try again; what you typed is still in the page "
             "you came from.",
         )
+
+    @app.errorhandler(sa_exc.OperationalError)
+    @app.errorhandler(sa_exc.InterfaceError)
+    def database_unavailable(error):
+        """The database is away (or too busy): 503 with Retry-After, which proxies and
+        monitors understand, in the site's layout. Nothing on the page needs the database."""
+        app.logger.warning("Database unavailable: %s", error)
+        try:
+            db.session.rollback()
+        except sa_exc.SQLAlchemyError:
+            db.session.invalidate()
+        g._login_user = login_manager.anonymous_user()  # the page must not ask the database
+        response, status = render_error(
+            503,
+            "We can't reach our database right now. Nothing you sent was lost half-way: "
+            "please try again in a minute.",
+        )
+        if not isinstance(response, Response):
+            response = make_response(response)
+        response.status_code = status
+        response.headers["Retry-After"] = "30"
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

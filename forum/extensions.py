@@ -25,6 +25,18 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+def insert_unless_taken(model, values):
+    """INSERT ... ON CONFLICT DO NOTHING (SQLite and PostgreSQL alike), for rows two writers
+    may add at once: the unique index lets one through and the other does nothing, without
+    an error that would abort its transaction. Add `.returning(...)` to learn which won."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(model).values(values).on_conflict_do_nothing()
+
+
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -5,10 +5,12 @@ from __future__ import annotations
 import html as html_lib
 import re
 from functools import partial
+from urllib.parse import urlsplit
 
 import bleach
 import markdown
-from bleach.linkifier import LinkifyFilter
+from bleach.html5lib_shim import Filter
+from bleach.linkifier import URL_RE, LinkifyFilter
 
 ALLOWED_TAGS = frozenset(
     {
@@ -71,13 +73,63 @@ def _set_rel(attrs: dict, new: bool = False) -> dict:
     return attrs
 
 
+# bleach's URL pattern opens with `\(*`, so a run of n "(" costs n² steps; starting a match
+# only at the first "(" of a run keeps linkify linear.
+_LINEAR_URL_RE = re.compile(r"(?<!\()" + URL_RE.pattern, URL_RE.flags)
+
+
+class _ExternalImagesAsLinks(Filter):
+    """An <img> from another host would tell that host who reads the page (and the page's
+    Content-Security-Policy blocks it): it becomes a link to the picture instead."""
+
+    def __iter__(self):
+        for token in super().__iter__():
+            if token.get("name") != "img" or token["type"] not in ("StartTag", "EmptyTag"):
+                yield token
+                continue
+            attrs = token.get("data", {})
+            src = attrs.get((None, "src"), "")
+            if _is_local(src):
+                yield token
+                continue
+            alt = attrs.get((None, "alt"), "") or "image"
+            host = urlsplit(src).hostname or "another site"
+            yield {"type": "StartTag", "name": "a", "data": {(None, "href"): src}}
+            yield {"type": "Characters", "data": f"{alt} (image on {host})"}
+            yield {"type": "EndTag", "name": "a"}
+
+
+def _is_local(src: str) -> bool:
+    parts = urlsplit(src)
+    if not parts.scheme and not parts.netloc:
+        return True  # this site's own path
+    return (parts.hostname or "").lower() in _allowed_image_hosts
+
+
+# Set from FORUM_IMAGE_HOSTS by the app factory: hosts whose images may show inline.
+_allowed_image_hosts: frozenset[str] = frozenset()
+
+
+def allow_image_hosts(hosts) -> None:
+    global _allowed_image_hosts
+    _allowed_image_hosts = frozenset(h.strip().lower() for h in hosts if h.strip())
+
+
 _cleaner = bleach.Cleaner(
     tags=ALLOWED_TAGS,
     attributes=ALLOWED_ATTRIBUTES,
     protocols=ALLOWED_PROTOCOLS,
     strip=True,
     strip_comments=True,
-    filters=[partial(LinkifyFilter, callbacks=[_set_rel], skip_tags={"pre", "code"})],
+    filters=[
+        _ExternalImagesAsLinks,
+        partial(
+            LinkifyFilter,
+            callbacks=[_set_rel],
+            skip_tags={"pre", "code"},
+            url_re=_LINEAR_URL_RE,
+        ),
+    ],
 )
 
 
@@ -88,8 +140,66 @@ def sanitize_html(html: str) -> str:
 
 def render_markdown(source: str) -> str:
     """Turn a post's Markdown source into the sanitised HTML that pages show."""
-    html = markdown.markdown(source or "", extensions=MARKDOWN_EXTENSIONS, output_format="html")
+    html = markdown.markdown(
+        defuse(source or ""), extensions=MARKDOWN_EXTENSIONS, output_format="html"
+    )
     return sanitize_html(html)
+
+
+# Python-Markdown looks for the end of a link from every "[" (and from every "(" after "]"), and
+# the HTML-block parser for the end of a tag from every "<" before a letter: text with thousands
+# of openers that close far away or never is quadratic (30,000 characters took a minute).
+# `defuse` adds up how far those searches would read; past a budget it makes the openers with
+# the longest searches literal (a backslash, or "&#60;"), in one linear pass. Ordinary posts,
+# code included, stay far below the budget and reach Markdown unchanged.
+SCAN_BUDGET = 200_000
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+
+
+def _scans(source: str) -> list[tuple[int, int, int]]:
+    """(characters read, opener position, closer position or -1) for each costly opener."""
+    scans: list[tuple[int, int, int]] = []
+    stacks: dict[str, list[int]] = {"[": [], "(": []}
+    end = len(source)
+    escaped = False
+    for i, ch in enumerate(source):
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == "[" or (ch == "(" and i and source[i - 1] == "]"):
+            stacks[ch].append(i)
+        elif ch == "]" or ch == ")":
+            stack = stacks["[" if ch == "]" else "("]
+            if stack:
+                opened = stack.pop()
+                scans.append((i - opened, opened, i))
+    for stack in stacks.values():
+        scans += [(end - opened, opened, -1) for opened in stack]
+    for match in _TAG_START.finditer(source):
+        close = source.find(">", match.start())
+        scans.append(((close if close >= 0 else end) - match.start(), match.start(), -1))
+    return scans
+
+
+def defuse(source: str) -> str:
+    """`source` with the openers that would make Markdown quadratic made literal."""
+    scans = _scans(source)
+    total = sum(cost for cost, _, _ in scans)
+    if total <= SCAN_BUDGET:
+        return source
+    chars = list(source)
+    for cost, opened, closed in sorted(scans, reverse=True):
+        if total <= SCAN_BUDGET:
+            break
+        total -= cost
+        if chars[opened] == "<":
+            chars[opened] = "&#60;"
+            continue
+        chars[opened] = "\\" + chars[opened]
+        if closed >= 0:
+            chars[closed] = "\\" + chars[closed]
+    return "".join(chars)
 
 
 # A tag with its attributes, where a quoted value may itself contain ">".

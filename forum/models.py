@@ -71,9 +71,17 @@ class User(UserMixin, db.Model):
     source_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     source_url: Mapped[str | None] = mapped_column(String(300))
 
+    # The sign-in this request came with (set by the user loader, or at sign-in): Flask-Login
+    # keeps get_id() in the session and the remember-me cookie, so both name the sign-in and
+    # die with it.
+    login_token = None  # str | None; a plain attribute, not a column
+
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.login_token}"
 
     @property
     def is_staff(self) -> bool:
@@ -89,6 +97,22 @@ class User(UserMixin, db.Model):
 
 # Case-insensitive uniqueness of e-mail addresses, enforced by the database itself.
 Index("uq_users_email_lower", func.lower(User.email), unique=True)
+
+
+class LoginSession(db.Model):
+    """One sign-in on one device. Signing out, a password change or deactivation revokes it,
+    and with it the session cookie and the remember-me cookie that carry its token."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # SHA-256 of the token: a copy of the table does not sign anyone in.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Product(db.Model):
@@ -261,6 +285,7 @@ class Comment(db.Model):
     negativity: Mapped[float] = mapped_column(default=0.0)
 
     author: Mapped[User] = relationship()
+    question: Mapped[Question] = relationship(viewonly=True)
 
     @property
     def is_deleted(self) -> bool:
@@ -436,3 +461,27 @@ class PrivateMessage(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     author: Mapped[User] = relationship()
+
+
+class OutboxEvent(db.Model):
+    """What a committed transaction changed, written in that transaction, for the worker: one
+    row per changed thread and revision (and per event worth telling people about). The
+    worker's consumers are idempotent and keyed by the thread's revision."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "processed_at", "available_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), index=True
+    )
+    revision: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(32))  # "changed", "answer_posted", ...
+    post: Mapped[str | None] = mapped_column(String(40))  # "answer:7"
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Not before this time (retries back off); processed once every consumer is done.
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)

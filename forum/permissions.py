@@ -7,12 +7,19 @@ from .models import Answer, Comment, Question, User
 Post = Question | Answer | Comment
 
 
+def thread_of(post: Post) -> Question:
+    return post if isinstance(post, Question) else post.question
+
+
 def can_edit(user: User | None, post: Post) -> bool:
+    """Authors edit their own live posts while the thread is open; moderators edit any."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
     if user.is_moderator:
         return True
-    return post.author_id == user.id and post.deleted_at is None
+    return (
+        post.author_id == user.id and post.deleted_at is None and thread_of(post).locked_at is None
+    )
 
 
 def can_delete(user: User | None, post: Post) -> bool:
@@ -28,10 +35,8 @@ def can_post(user: User | None) -> bool:
 
 
 def can_accept(user: User | None, question: Question) -> bool:
-    """The asker picks the answer that solved it; staff may do it for them."""
-    if not can_post(user):
-        return False
-    return question.author_id == user.id or user.is_staff
+    """The asker picks the answer that solved it (staff verify instead: see services.marks)."""
+    return can_post(user) and question.author_id == user.id
 
 
 def can_verify(user: User | None) -> bool:
@@ -49,3 +54,12 @@ def can_moderate(user: User | None) -> bool:
 
 def can_see_hidden(user: User | None) -> bool:
     return can_moderate(user)
+
+
+def is_visible_to(user: User | None, post: Post) -> bool:
+    """Whether `user` may see (and so act on) the post: deleted posts are for staff, hidden
+    posts and hidden threads for moderators; everyone else is told they do not exist."""
+    thread = thread_of(post)
+    gone = post.deleted_at is not None or thread.deleted_at is not None
+    hidden = post.hidden_at is not None or thread.hidden_at is not None
+    return (not gone or can_see_deleted(user)) and (not hidden or can_see_hidden(user))

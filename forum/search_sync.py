@@ -1,13 +1,15 @@
-"""Keeps the search index in step with the database: changed threads are indexed after commit."""
+"""Keeps the search index in step with the database, through the worker: it hands the threads
+of each outbox batch to `sync_threads`, which indexes what the database holds now, with its
+revision (the index never replaces a newer copy with an older one)."""
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator
 
 from flask import Flask, current_app
-from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from search import SearchIndex, ThreadDocument
@@ -15,10 +17,11 @@ from search import SearchIndex, ThreadDocument
 from .extensions import db
 from .markup import plain_text
 from .models import Answer, Comment, Question
-from .thread_changes import take_changed
 
 log = logging.getLogger(__name__)
 CHUNK = 500
+_opening = threading.Lock()  # threads of one process open one handle
+MAX_REVISION = 2**32 - 1  # for a thread no longer in the database: gone at any revision
 
 
 def get_index(app: Flask | None = None) -> SearchIndex:
@@ -26,7 +29,11 @@ def get_index(app: Flask | None = None) -> SearchIndex:
     app = app or current_app
     handle = app.extensions.get("search_index")
     if handle is None:
-        handle = app.extensions["search_index"] = SearchIndex(app.config["SEARCH_INDEX_DIR"])
+        with _opening:
+            handle = app.extensions.get("search_index")
+            if handle is None:
+                handle = SearchIndex(app.config["SEARCH_INDEX_DIR"])
+                app.extensions["search_index"] = handle
     return handle
 
 
@@ -37,31 +44,37 @@ def close_index(app: Flask) -> None:
         handle.close()
 
 
-@event.listens_for(FlaskSession, "after_commit")
-def _index_committed_threads(session: Session) -> None:
-    pending = take_changed(session)
-    if not pending or not current_app.config.get("SEARCH_SYNC", True):
-        return
-    try:
-        # The committed session may not run SQL here: read with a fresh one.
-        with Session(bind=session.get_bind()) as reader:
-            documents, removed = thread_documents(reader, sorted(pending))
-        get_index().sync(documents, removed)
-    except Exception:  # the write is committed; `flask search check` repairs the index
-        log.exception("Could not index threads %s", sorted(pending))
+def sync_threads(session: Session, ids: list[int]) -> int:
+    """Index these threads as the database has them now; drop the ones no longer visible.
+    Returns how many documents were written."""
+    documents, removed = thread_documents(session, sorted(set(ids)))
+    return get_index().sync(documents, removed)
 
 
 def _visible(posts: Iterable[Answer | Comment]) -> list:
     return [p for p in posts if p.deleted_at is None]
 
 
-def thread_documents(session: Session, ids: list[int]) -> tuple[list[ThreadDocument], list[int]]:
-    """Documents for the visible threads among `ids`, and the ids to remove from the index."""
+def thread_documents(
+    session: Session, ids: list[int]
+) -> tuple[list[ThreadDocument], dict[int, int]]:
+    """Documents for the visible threads among `ids`, and the others with the revision at
+    which they are gone from the index (deleted, hidden, or no longer in the database)."""
     documents: list[ThreadDocument] = []
     for start in range(0, len(ids), CHUNK):
         documents.extend(_documents_for(session, ids[start : start + CHUNK]))
     found = {d.id for d in documents}
-    return documents, [i for i in ids if i not in found]
+    gone = [i for i in ids if i not in found]
+    revisions = (
+        dict(
+            session.execute(
+                select(Question.id, Question.revision).where(Question.id.in_(gone))
+            ).all()
+        )
+        if gone
+        else {}
+    )
+    return documents, {i: revisions.get(i, MAX_REVISION) for i in gone}
 
 
 def _documents_for(session: Session, ids: list[int]) -> list[ThreadDocument]:
@@ -69,6 +82,9 @@ def _documents_for(session: Session, ids: list[int]) -> list[ThreadDocument]:
         select(Question)
         .where(Question.id.in_(ids), Question.deleted_at.is_(None), Question.hidden_at.is_(None))
         .options(selectinload(Question.product), selectinload(Question.tags))
+        # What the database holds now, not what the session loaded earlier: another
+        # connection may have changed the thread since.
+        .execution_options(populate_existing=True)
     ).all()
     if not questions:
         return []
@@ -82,6 +98,7 @@ def _documents_for(session: Session, ids: list[int]) -> list[ThreadDocument]:
             Answer.hidden_at.is_(None),
         )
         .order_by(Answer.score.desc(), Answer.id)
+        .execution_options(populate_existing=True)
     ):
         answers.setdefault(answer.question_id, []).append(answer)
     comments: dict[int, list[str]] = {}
@@ -116,6 +133,7 @@ def _document(question: Question, answers: list[Answer], comments: list[str]) ->
         answer_count=question.answer_count,
         created_at=question.created_at,
         last_activity_at=question.last_activity_at,
+        revision=question.revision,
     )
 
 
@@ -139,24 +157,22 @@ def reindex_all(progress: Callable[[int], None] | None = None) -> int:
 
 
 def check_drift(repair: bool = True) -> dict[str, list[int]]:
-    """Compare database and index: missing, stale (older activity) and orphaned threads."""
-    rows = db.session.execute(
-        select(Question.id, Question.last_activity_at).where(
-            Question.deleted_at.is_(None), Question.hidden_at.is_(None)
-        )
-    ).all()
-    in_db = dict(rows)
-    in_index = get_index().stored_ids()
+    """Compare database and index by revision: threads missing from the index, stale in it
+    (an older revision) and orphaned (indexed but deleted, hidden or gone). Repairs through
+    the worker's own consumer unless told not to."""
+    in_db = dict(
+        db.session.execute(
+            select(Question.id, Question.revision).where(
+                Question.deleted_at.is_(None), Question.hidden_at.is_(None)
+            )
+        ).all()
+    )
+    in_index = get_index().stored_revisions()
     report = {
         "missing": sorted(set(in_db) - set(in_index)),
         "orphaned": sorted(set(in_index) - set(in_db)),
-        "stale": sorted(
-            i
-            for i in set(in_db) & set(in_index)
-            if in_index[i] is None or abs((in_db[i] - in_index[i]).total_seconds()) > 1
-        ),
+        "stale": sorted(i for i in set(in_db) & set(in_index) if in_index[i] < in_db[i]),
     }
     if repair and any(report.values()):
-        documents, removed = thread_documents(db.session, report["missing"] + report["stale"])
-        get_index().sync(documents, removed + report["orphaned"])
+        sync_threads(db.session, report["missing"] + report["stale"] + report["orphaned"])
     return report

@@ -1,5 +1,6 @@
-"""Which threads a transaction changed: collected as the session flushes, each thread's
-revision bumped before commit (pages cache by it), and handed to the search index after.
+"""Which threads a transaction changed: collected as the session flushes; before commit, each
+one's invariants are restored (`services.lifecycle`), its revision bumped (pages cache by it)
+and an outbox row written for the worker (`forum.outbox`).
 
 Writes made with bulk UPDATE statements are invisible to the flush hook: services that make
 them call `touch_thread`.
@@ -26,10 +27,10 @@ def touch_thread(session: Session, question_id: int) -> None:
     session.info.setdefault(PENDING, set()).add(question_id)
 
 
-def take_changed(session: Session) -> set[int]:
-    """The threads the committed transaction changed (each handed out once)."""
+@event.listens_for(FlaskSession, "after_commit")
+def _forget_committed(session: Session) -> None:
+    session.info.pop(PENDING, None)
     session.info.pop(BUMPED, None)
-    return session.info.pop(PENDING, None) or set()
 
 
 @event.listens_for(FlaskSession, "after_flush")
@@ -43,9 +44,7 @@ def _collect_changed_threads(session: Session, flush_context) -> None:
 
 def _seen_change(obj) -> bool:
     state = inspect(obj)
-    return any(
-        attr.history.has_changes() for attr in state.attrs if attr.key not in UNSEEN_COLUMNS
-    )
+    return any(attr.history.has_changes() for attr in state.attrs if attr.key not in UNSEEN_COLUMNS)
 
 
 @event.listens_for(FlaskSession, "before_commit")
@@ -54,6 +53,12 @@ def _bump_revisions(session: Session) -> None:
     session.flush()
     bumped = session.info.setdefault(BUMPED, set())
     ids = sorted(session.info.get(PENDING, set()) - bumped)
+    if ids:
+        from .services.lifecycle import settle_threads
+
+        for start in range(0, len(ids), CHUNK):
+            settle_threads(session, ids[start : start + CHUNK])
+        session.flush()
     for start in range(0, len(ids), CHUNK):
         session.execute(
             update(Question)
@@ -62,9 +67,13 @@ def _bump_revisions(session: Session) -> None:
             .execution_options(synchronize_session=False)
         )
     bumped.update(ids)
+    from .outbox import write_rows
+
+    write_rows(session, ids)
 
 
 @event.listens_for(FlaskSession, "after_rollback")
 def _forget_rolled_back(session: Session) -> None:
     session.info.pop(PENDING, None)
     session.info.pop(BUMPED, None)
+    session.info.pop("outbox_events", None)

@@ -105,15 +105,25 @@ class ThreadPost:
     by_asker: bool
 
 
+# Others' posts make a thread negative on their own only from here up. VADER scores a helper who
+# writes "same here, the update broke mine too, I hate this" (0.87) about as high as plain
+# abuse (0.90), so the bar sits above both: a helper agrees with the asker, and abuse in an
+# answer or comment is what reports are for.
+OTHERS_BAR = 0.95
+
+
 def thread_negativity(posts: list[ThreadPost]) -> float:
-    """A thread's negativity from its posts in order: recent posts, and the asker's above all,
-    weigh most, so an angry follow-up outweighs an old grumble."""
-    if not posts:
-        return 0.0
-    total = weights = 0.0
-    for age, post in enumerate(reversed(posts)):  # age 0 = the latest post
-        weight = (2.0 if post.by_asker else 1.0) * (0.6**age)
-        total += weight * post.negativity
-        weights += weight
-    latest_asker = next((p.negativity for p in reversed(posts) if p.by_asker), 0.0)
-    return round(max(total / weights, latest_asker * 0.9), 3)
+    """A thread's negativity from its posts in order. The asker's posts set it, recent ones
+    weighing most, so an angry follow-up outweighs an old grumble; anyone else's post counts
+    only when it alone reaches OTHERS_BAR."""
+    asker = [p.negativity for p in posts if p.by_asker]
+    others = max((p.negativity for p in posts if not p.by_asker), default=0.0)
+    tone = 0.0
+    if asker:
+        total = weights = 0.0
+        for age, negativity in enumerate(reversed(asker)):  # age 0 = the latest post
+            weight = 0.6**age
+            total += weight * negativity
+            weights += weight
+        tone = max(total / weights, asker[-1] * 0.9)
+    return round(max(tone, others if others >= OTHERS_BAR else 0.0), 3)

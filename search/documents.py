@@ -29,6 +29,9 @@ class ThreadDocument:
     answer_count: int
     created_at: datetime
     last_activity_at: datetime
+    # The thread's revision in the database when this was read: the index never replaces a
+    # newer copy with an older one, and drift checks compare revisions.
+    revision: int = 0
 
 
 @dataclass

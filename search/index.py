@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
+import multiprocessing.util
+import os
 import re
+import shutil
+import signal
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,7 +38,7 @@ COMMON_MIN_THREADS = 1000
 QUERY_SYNTAX = re.compile(r'"|\b(?:AND|OR|NOT)\b')
 # Changes whenever the schema or the way documents are analysed changes: an index written
 # in another format must be rebuilt (`flask search reindex`).
-INDEX_FORMAT = "2"
+INDEX_FORMAT = "3"
 # Segments stay as separate files instead of one compound file: opening a searcher then maps
 # a few small files instead of reading one large one (on 100k threads: <1 ms instead of
 # ~120 ms and ~430 MB), which matters because every commit makes searchers reopen.
@@ -59,6 +64,7 @@ def make_schema() -> fields.Schema:
         answer_count=fields.NUMERIC(int, stored=True),
         created_at=fields.DATETIME(stored=True, sortable=True),
         last_activity_at=fields.DATETIME(stored=True),
+        revision=fields.NUMERIC(int, bits=32, stored=True, signed=False),
     )
 
 
@@ -67,55 +73,150 @@ def _naive_utc(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
+def _die_with_parent(_index=None) -> None:
+    """In a rebuild's helper process: be killed when the rebuilding process dies, even by
+    SIGKILL, so that no helper lives on holding the new generation's lock (Linux)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def _create(directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    index.create_in(directory, make_schema())
+    (directory / "FORMAT").write_text(INDEX_FORMAT)
+
+
+def _format_of(directory: Path) -> str | None:
+    try:
+        return (directory / "FORMAT").read_text().strip()
+    except OSError:
+        return None
+
+
+def _revisions_in(searcher, ids: list[int]) -> dict[int, int]:
+    """The revision the index holds for each of these threads that it has."""
+    held = {}
+    for thread_id in set(ids):
+        stored = searcher.document(id=thread_id)
+        if stored is not None:
+            held[thread_id] = stored.get("revision", 0)
+    return held
+
+
 def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 class SearchIndex:
     """A Whoosh index in a directory. Safe to share between threads of one process; several
-    processes may write to the same directory (each write waits for Whoosh's lock)."""
+    processes may write to the same directory (each write waits for Whoosh's lock).
+
+    The directory holds generations (`gen-1`, `gen-2`, ...) and a `current` link to the live
+    one. A rebuild writes a new generation beside the live one and then swaps the link in one
+    rename, so searches never see a half-built index; every handle follows the link."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._lock = threading.Lock()
         self._searcher = None
         self._merger: threading.Thread | None = None
-        self._index = self._open_or_create()
+        self._generation, self._index = self._open_current()
 
-    def _open_or_create(self):
+    # Generations --------------------------------------------------------------------------
+
+    @property
+    def _link(self) -> Path:
+        return self.path / "current"
+
+    def _open_current(self):
         self.path.mkdir(parents=True, exist_ok=True)
-        if index.exists_in(self.path):
-            return index.open_dir(self.path)
-        return index.create_in(self.path, make_schema())
+        if self._link.is_dir() and not self._link.is_symlink():
+            # A copy that followed the link (cp -r): make the copied directory a generation.
+            generation = self._new_generation()
+            shutil.rmtree(self.path / generation)
+            os.rename(self._link, self.path / generation)
+            self._swap_to(generation)
+        if not self._link.is_symlink():
+            generation = self._new_generation()
+            self._swap_to(generation)
+        generation = os.readlink(self._link)
+        directory = self.path / generation
+        if _format_of(directory) != INDEX_FORMAT or not index.exists_in(directory):
+            # Written in another format (or never): start that generation empty; the drift
+            # check refills it from the database.
+            shutil.rmtree(directory, ignore_errors=True)
+            _create(directory)
+        return generation, index.open_dir(directory)
+
+    def _new_generation(self) -> str:
+        """A new, empty generation directory; several processes may make one at once."""
+        numbers = [int(p.name[4:]) for p in self.path.glob("gen-*") if p.name[4:].isdigit()]
+        number = max(numbers, default=0) + 1
+        while True:
+            try:
+                (self.path / f"gen-{number}").mkdir()
+            except FileExistsError:
+                number += 1
+                continue
+            _create(self.path / f"gen-{number}")
+            return f"gen-{number}"
+
+    def _swap_to(self, generation: str) -> None:
+        temporary = self.path / f"current.{os.getpid()}"
+        temporary.unlink(missing_ok=True)
+        temporary.symlink_to(generation)
+        os.replace(temporary, self._link)  # atomic: readers see the old or the new, never none
+
+    def _follow(self) -> None:
+        """Reopen if a rebuild swapped another generation in."""
+        live = os.readlink(self._link)
+        if live != self._generation:
+            with self._lock:
+                if self._searcher is not None:
+                    self._searcher.close()
+                    self._searcher = None
+                self._generation, self._index = live, index.open_dir(self.path / live)
+
+    def drop_old_generations(self) -> None:
+        live = os.readlink(self._link)
+        for directory in self.path.glob("gen-*"):
+            if directory.name != live:
+                shutil.rmtree(directory, ignore_errors=True)
 
     # Writing ------------------------------------------------------------------------------
 
     def _writer(self):
+        self._follow()
         return self._index.writer(timeout=WRITE_LOCK_TIMEOUT, delay=0.05, **WRITER_OPTIONS)
 
     def index_threads(self, documents: Iterable[ThreadDocument]) -> int:
         """Add or replace these threads. Returns how many were written."""
-        count = 0
-        with self._writer() as writer:
-            for document in documents:
-                writer.update_document(**self._fields(document))
-                count += 1
-        return count
+        documents = list(documents)
+        self.sync(documents, {})
+        return len(documents)
 
     def remove_threads(self, thread_ids: Iterable[int]) -> None:
-        with self._writer() as writer:
-            for thread_id in thread_ids:
-                writer.delete_by_term("id", int(thread_id))
+        """Drop these threads whatever revision the index holds."""
+        self.sync([], {int(i): 2**32 - 1 for i in thread_ids})
 
-    def sync(self, documents: Iterable[ThreadDocument], removed: Iterable[int]) -> None:
-        """Write changed threads and drop removed ones in a single commit.
+    def sync(self, documents: Iterable[ThreadDocument], removed: Mapping[int, int]) -> int:
+        """Write changed threads and drop removed ones (thread id -> the revision at which it
+        was gone) in a single commit, never replacing a newer copy with an older one: two
+        writers that read a thread at different revisions leave the newer. Returns how many
+        documents were written.
 
         One delete query for every id, then plain adds: much cheaper for a batch (an import)
         than `update_document`, which looks each id up on its own."""
-        documents = list(documents)
-        ids = [int(i) for i in removed] + [d.id for d in documents]
         writer = self._writer()
         try:
+            with writer.searcher() as searcher:
+                held = _revisions_in(searcher, [d.id for d in documents] + list(removed))
+            documents = [d for d in documents if d.revision >= held.get(d.id, -1)]
+            gone = [i for i, revision in removed.items() if i in held and held[i] <= revision]
+            ids = gone + [d.id for d in documents if d.id in held]
             if ids:
                 writer.delete_by_query(query.Or([query.Term("id", i) for i in ids]))
             for document in documents:
@@ -123,12 +224,16 @@ class SearchIndex:
         except BaseException:
             writer.cancel()
             raise
+        if not documents and not ids:
+            writer.cancel()
+            return 0
         # Merging the small segments rewrites all of them, which would make every few posts
         # wait half a second: commit alone, and merge in the background now and then.
         segments = len(writer.segments) + 1
         writer.commit(merge=False)
         if segments > MAX_UNMERGED_SEGMENTS:
             self._merge_in_background()
+        return len(documents)
 
     def _merge_in_background(self) -> None:
         with self._lock:
@@ -145,18 +250,24 @@ class SearchIndex:
         writer.commit(mergetype=MERGE_SMALL)
 
     def rebuild(self, documents: Iterable[ThreadDocument], progress=None, procs: int = 1) -> int:
-        """Replace the whole index with these documents. With procs > 1, that many processes
-        analyse and write a segment each (left unmerged: searching several is as fast)."""
+        """Build a new generation from these documents beside the live one, then swap it in.
+        Searches answer from the old generation meanwhile. With procs > 1, that many
+        processes analyse and write a segment each (left unmerged: searching several is as
+        fast); they die with this process. Returns how many documents were written."""
         count = 0
-        self.close()
-        self._index = index.create_in(self.path, make_schema())
+        if procs > 1:
+            multiprocessing.util.register_after_fork(self, _die_with_parent)
+        generation = self._new_generation()
+        built = index.open_dir(self.path / generation)
         options = {"procs": procs, "multisegment": True} if procs > 1 else {}
-        with self._index.writer(limitmb=256, **options, **WRITER_OPTIONS) as writer:
+        with built.writer(limitmb=256, **options, **WRITER_OPTIONS) as writer:
             for document in documents:
                 writer.add_document(**self._fields(document))
                 count += 1
                 if progress:
                     progress(1)
+        self._swap_to(generation)
+        self._follow()
         return count
 
     @staticmethod
@@ -178,6 +289,7 @@ class SearchIndex:
             "answer_count": doc.answer_count,
             "created_at": _naive_utc(doc.created_at),
             "last_activity_at": _naive_utc(doc.last_activity_at),
+            "revision": doc.revision,
         }
 
     # Reading ------------------------------------------------------------------------------
@@ -187,6 +299,7 @@ class SearchIndex:
 
         Not `Searcher.refresh()`: it reuses segment readers whose segment is unchanged, and so
         misses a commit that only deleted documents (a removed thread would stay findable)."""
+        self._follow()
         with self._lock:
             if self._searcher is not None and not self._searcher.up_to_date():
                 self._searcher.close()
@@ -198,13 +311,10 @@ class SearchIndex:
     def doc_count(self) -> int:
         return self._current_searcher().doc_count()
 
-    def stored_ids(self) -> dict[int, datetime | None]:
-        """Every indexed thread id with the activity time it was indexed at (for drift checks)."""
+    def stored_revisions(self) -> dict[int, int]:
+        """Every indexed thread id with the revision it was indexed at (for drift checks)."""
         searcher = self._current_searcher()
-        return {
-            fields_["id"]: _aware(fields_.get("last_activity_at"))
-            for fields_ in searcher.all_stored_fields()
-        }
+        return {f["id"]: f.get("revision", 0) for f in searcher.all_stored_fields()}
 
     def _parse_words(self, text: str):
         parser = qparser.MultifieldParser(
@@ -292,10 +402,7 @@ class SearchIndex:
             for field, text in combined.all_terms()
             if field in ("title", "body") and isinstance(text, str)
         )
-        hits = [
-            self._hit(hit, terms)
-            for hit in results[first : first + request.per_page]
-        ]
+        hits = [self._hit(hit, terms) for hit in results[first : first + request.per_page]]
         suggestion = None
         if request.text and total == 0:
             suggestion = self._suggestion(searcher, request.text)
@@ -345,10 +452,14 @@ class SearchIndex:
             return []
         return self.search(SearchQuery(text=title, per_page=limit)).hits
 
-    def close(self) -> None:
+    def wait_for_merges(self) -> None:
+        """Return once no background merge of this handle is running."""
         merger = self._merger
         if merger is not None:
             merger.join()
+
+    def close(self) -> None:
+        self.wait_for_merges()
         with self._lock:
             if self._searcher is not None:
                 self._searcher.close()

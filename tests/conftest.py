@@ -61,6 +61,9 @@ TEST_CONFIG = {
     "RATELIMIT_POST": "1000 per minute",
     "RATELIMIT_COMMENT": "1000 per minute",
     "RATELIMIT_VOTE": "1000 per minute",
+    "RATELIMIT_LOGIN_ACCOUNT": "1000 per minute",
+    "RATELIMIT_REPORT": "1000 per minute",
+    "RATELIMIT_PREVIEW": "1000 per minute",
 }
 
 
@@ -106,6 +109,14 @@ def app_config(_schema, tmp_path) -> dict:
 @pytest.fixture
 def app(app_config):
     app = create_app(app_config)
+
+    @app.teardown_request
+    def _forget_the_request(_error=None):
+        # Requests in tests run inside the fixture's app context, so they share its `g`; in
+        # production every request has its own. Drop what Flask-Login and Flask-WTF keep there.
+        g.pop("_login_user", None)
+        g.pop(app.config["WTF_CSRF_FIELD_NAME"], None)
+
     with app.app_context():
         yield app
         close_index(app)

@@ -1,4 +1,6 @@
-"""Builders for test data, going through the same services as the site."""
+"""Builders for test data, going through the same services as the site. Each builder is an
+outermost caller: it commits, then lets the worker catch up, as the site would be a moment
+after the action."""
 
 from __future__ import annotations
 
@@ -7,8 +9,16 @@ import itertools
 from forum.extensions import db
 from forum.models import Product, Role
 from forum.services import accounts, posting
+from forum.worker import drain
 
 _seq = itertools.count(1)
+
+
+def done(result):
+    """Commit what a service did and let the worker consume it; return the result."""
+    db.session.commit()
+    drain()
+    return result
 
 
 class Factory:
@@ -16,8 +26,10 @@ class Factory:
 
     def user(self, role: Role = Role.CUSTOMER, name: str | None = None, email: str | None = None):
         n = next(_seq)
-        return accounts.register_user(
-            email or f"user{n}@example.com", name or f"User {n}", self.PASSWORD, role
+        return done(
+            accounts.register_user(
+                email or f"user{n}@example.com", name or f"User {n}", self.PASSWORD, role
+            )
         )
 
     def product(self, name: str | None = None, slug: str | None = None) -> Product:
@@ -29,23 +41,30 @@ class Factory:
 
     def question(self, author=None, product=None, title=None, body=None, tags=""):
         n = next(_seq)
-        return posting.ask_question(
-            author or self.user(),
-            (product or self.product()).id,
-            title or f"How do I reset device number {n}?",
-            body or f"My device number {n} stopped working after the update. What can I do?",
-            tags,
+        return done(
+            posting.ask_question(
+                author or self.user(),
+                (product or self.product()).id,
+                title or f"How do I reset device number {n}?",
+                # (No bare numbers: VADER reads "86" as slang for throwing someone out.)
+                body or f"My device stopped working after the update. What can I do? Ref {n:05d}.",
+                tags,
+            )
         )
 
     def answer(self, question, author=None, body=None):
-        return posting.post_answer(
-            author or self.user(), question.id, body or "Hold the button for ten seconds."
+        return done(
+            posting.post_answer(
+                author or self.user(), question.id, body or "Hold the button for ten seconds."
+            )
         )
 
     def comment(self, question, author=None, body=None, answer=None):
-        return posting.post_comment(
-            author or self.user(),
-            question.id,
-            body or "Thanks, that helps.",
-            answer.id if answer else None,
+        return done(
+            posting.post_comment(
+                author or self.user(),
+                question.id,
+                body or "Thanks, that helps.",
+                answer.id if answer else None,
+            )
         )

@@ -172,7 +172,7 @@ def test_angry_follow_up_is_triaged_by_a_moderator(app, make):
     from forum.models import Role
     from forum.services import moderation
 
-    from .factories import Factory
+    from .factories import Factory, done
 
     require_chromium()
     customer = make.user(name="Cora Customer")
@@ -186,7 +186,7 @@ def test_angry_follow_up_is_triaged_by_a_moderator(app, make):
     quiet = make.question(title="A quiet thread nobody answered")
     quiet.created_at -= timedelta(hours=40)
     db.session.commit()
-    moderation.scan()  # a lower-priority unanswered flag is already in the queue
+    done(moderation.scan())  # a lower-priority unanswered flag is already in the queue
     ids = {"q": question.id}
     emails = {"customer": customer.email, "moderator": moderator.email}
 
@@ -228,15 +228,31 @@ def test_angry_follow_up_is_triaged_by_a_moderator(app, make):
         page.get_by_text("Private conversation opened").wait_for()
         assert "taken private" in audit.inner_text()
 
-        page.get_by_label("Note (what was done)").fill("Refunded; customer contacted privately.")
-        page.get_by_test_id("resolve").click()
-        page.wait_for_url(f"{base}/moderation")
-        assert page.get_by_test_id("flag-row").count() == 1  # only the quiet thread is left
+        # Staff wrote to the customer: the negative flag resolves itself, and says so.
+        page.get_by_test_id("flag-status").filter(has_text="resolved").wait_for()
+        assert "resolved automatically" in audit.inner_text()
+
+        page.goto(f"{base}/moderation")
+        rows = page.get_by_test_id("flag-row")
+        assert rows.count() == 1  # only the quiet thread is left
+        assert "A quiet thread nobody answered" in rows.first.inner_text()
+        rows.first.get_by_role("link").click()
+        page.get_by_label("Answer in public as staff").fill(
+            "Hello! Hold the reset button for ten seconds, then pair it again."
+        )
+        page.get_by_role("button", name="Post answer").click()
+        page.get_by_text("Your answer is posted").wait_for()
+        page.get_by_test_id("flag-status").filter(has_text="resolved").wait_for()
+        steps = page.get_by_test_id("audit-log").locator("li .audit-action").all_inner_texts()
+        assert steps == ["flagged", "answered", "resolved automatically"]
+        page.goto(f"{base}/moderation")
+        assert page.get_by_test_id("flag-row").count() == 0
 
         page.goto(f"{base}/moderation?status=resolved")
-        page.get_by_test_id("flag-row").first.get_by_role("link").click()
+        card = page.get_by_test_id("flag-row").filter(has_text="Card payment failed")
+        card.get_by_role("link").click()
         steps = page.get_by_test_id("audit-log").locator("li .audit-action").all_inner_texts()
-        assert steps == ["flagged", "claimed", "taken private", "resolved"]
+        assert steps == ["flagged", "claimed", "taken private", "resolved automatically"]
         sign_out(page)
 
         # The customer reads the reply privately; the public thread says they were contacted.
@@ -250,7 +266,7 @@ def test_angry_follow_up_is_triaged_by_a_moderator(app, make):
 def test_similar_questions_appear_while_typing_a_title(app, make):
     from forum.services import marks
 
-    from .factories import Factory
+    from .factories import Factory, done
 
     require_chromium()
     asker = make.user()
@@ -258,7 +274,7 @@ def test_similar_questions_appear_while_typing_a_title(app, make):
     solved = make.question(
         author=asker, product=product, title="Bulb blinks three times and won't pair"
     )
-    marks.accept_answer(asker, make.answer(solved))
+    done(marks.accept_answer(asker, make.answer(solved)))
     make.question(product=product, title="Bulb colour looks too warm")
     email, solved_id = make.user().email, solved.id
 

@@ -43,3 +43,30 @@ def test_create_app_applies_overrides_last():
 
 def test_passwords_are_hashed_with_scrypt_by_default():
     assert config.load()["PASSWORD_HASH_METHOD"] == "scrypt"
+
+
+@pytest.mark.parametrize(
+    "variable, value, message",
+    [
+        ("FORUM_SLA_HOURS", "0", "FORUM_SLA_HOURS must be from 0.01 to 8760 (got '0')"),
+        ("FORUM_SLA_HOURS", "soon", "FORUM_SLA_HOURS must be a number"),
+        ("FORUM_SLA_HOURS", "nan", "FORUM_SLA_HOURS must be from"),
+        ("FORUM_REPORTS_TO_HIDE", "2.5", "FORUM_REPORTS_TO_HIDE must be a whole number"),
+        ("FORUM_QUESTIONS_PER_PAGE", "-1", "FORUM_QUESTIONS_PER_PAGE must be from 1 to 200"),
+        ("FORUM_THREAD_CACHE_SECONDS", "1e9", "FORUM_THREAD_CACHE_SECONDS must be a whole"),
+        ("FORUM_RATELIMIT_LOGIN", "lots", "FORUM_RATELIMIT_LOGIN must be rules like"),
+        ("FORUM_RATELIMIT_POST", "5 per fortnight", "FORUM_RATELIMIT_POST must be rules"),
+    ],
+)
+def test_bad_settings_stop_the_start_with_the_variable_named(monkeypatch, variable, value, message):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(config.ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        create_app()
+
+
+def test_good_settings_are_read_with_their_types(monkeypatch):
+    monkeypatch.setenv("FORUM_SLA_HOURS", "0.5")
+    monkeypatch.setenv("FORUM_RATELIMIT_LOGIN", "3 per minute; 10/hour")
+    app = create_app()
+    assert app.config["MODERATION_SLA_HOURS"] == 0.5
+    assert app.config["RATELIMIT_LOGIN"] == "3 per minute; 10/hour"

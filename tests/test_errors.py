@@ -77,13 +77,7 @@ def naughty_strings():
     return [line for line in lines if line and not line.startswith("#")]
 
 
-@pytest.fixture
-def no_search_sync(app_config):
-    # Hundreds of posts on one thread: indexing them is measured in bench/, not here.
-    app_config["SEARCH_SYNC"] = False
-
-
-def test_naughty_strings_never_cause_a_500(no_search_sync, client, auth, make):
+def test_naughty_strings_never_cause_a_500(client, auth, make):
     strings = naughty_strings()
     assert len(strings) > 400
     question = make.question()

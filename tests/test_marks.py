@@ -6,7 +6,9 @@ import pytest
 
 from forum.extensions import db
 from forum.models import Question, Role
-from forum.services import events, marks, votes
+from forum.services import marks, votes
+
+from .factories import done
 
 
 def fresh(question):
@@ -19,7 +21,7 @@ def answer_order(client, question) -> list[int]:
     return [int(n) for n in re.findall(r'id="answer-(\d+)" data-testid="answer"', page)]
 
 
-def test_only_the_asker_or_staff_can_accept(auth, make):
+def test_only_the_asker_can_accept_staff_verify_instead(client, auth, make):
     asker = make.user()
     question = make.question(author=asker)
     answer = make.answer(question)
@@ -37,8 +39,13 @@ def test_only_the_asker_or_staff_can_accept(auth, make):
     auth.logout()
 
     auth.login(make.user(Role.STAFF).email)
-    assert auth.post(f"/answers/{answer.id}/accept").status_code == 303  # staff may undo
-    assert fresh(question).accepted_answer_id is None
+    refused = auth.post(f"/answers/{answer.id}/accept")
+    assert refused.status_code == 403
+    assert "Only the person who asked" in refused.get_data(as_text=True)
+    assert fresh(question).accepted_answer_id == answer.id
+    page = client.get(f"/questions/{question.id}").get_data(as_text=True)
+    assert "Accept this answer" not in page and "Undo accept" not in page
+    assert "Verify as the official answer" in page
 
 
 def test_the_asker_can_change_and_undo_the_accepted_answer(auth, make):
@@ -59,7 +66,7 @@ def test_a_customer_cannot_verify_or_revoke(auth, make, role):
     question = make.question(author=asker)
     answer = make.answer(question)
     staff = make.user(Role.STAFF)
-    marks.verify_answer(staff, answer, "Confirmed by support")
+    done(marks.verify_answer(staff, answer, "Confirmed by support"))
     auth.login(asker.email)  # even the asker is a customer here
     assert auth.post(f"/answers/{answer.id}/verify").status_code == 403
     other = make.answer(question)
@@ -106,14 +113,14 @@ def test_accepted_and_verified_are_separate_marks(client, make):
     asker, staff = make.user(), make.user(Role.STAFF)
     question = make.question(author=asker)
     both = make.answer(question)
-    marks.accept_answer(asker, both)
-    marks.verify_answer(staff, both)
+    done(marks.accept_answer(asker, both))
+    done(marks.verify_answer(staff, both))
     page = client.get(f"/questions/{question.id}").get_data(as_text=True)
     assert page.count('data-testid="verified-badge"') == 1
     assert page.count('data-testid="accepted-badge"') == 1
 
     other = make.answer(question)
-    marks.verify_answer(staff, other)
+    done(marks.verify_answer(staff, other))
     q = fresh(question)
     assert (q.accepted_answer_id, q.verified_answer_id) == (both.id, other.id)
 
@@ -123,10 +130,10 @@ def test_thread_order_is_verified_accepted_score_then_oldest(client, make):
     question = make.question(author=asker)
     oldest, popular, accepted, verified, newest = (make.answer(question) for _ in range(5))
     for _ in range(2):
-        votes.cast_vote(make.user(), popular, "up")
-    votes.cast_vote(make.user(), accepted, "down")
-    marks.accept_answer(asker, accepted)
-    marks.verify_answer(staff, verified)
+        done(votes.cast_vote(make.user(), popular, "up"))
+    done(votes.cast_vote(make.user(), accepted, "down"))
+    done(marks.accept_answer(asker, accepted))
+    done(marks.verify_answer(staff, verified))
     assert answer_order(client, question) == [
         verified.id,
         accepted.id,
@@ -151,22 +158,31 @@ def test_marks_refuse_deleted_answers(make):
         marks.verify_answer(make.user(Role.STAFF), answer)
 
 
-def test_events_are_sent_for_accepting_and_verifying(make):
+def test_outbox_rows_record_accepting_and_verifying_with_revisions(make):
+    from sqlalchemy import select
+
+    from forum.models import OutboxEvent
+
     asker, staff = make.user(), make.user(Role.STAFF)
     question = make.question(author=asker)
     answer = make.answer(question)
-    seen = []
-    with (
-        events.answer_accepted.connected_to(lambda a, user: seen.append(("accepted", a.id))),
-        events.answer_verified.connected_to(lambda a, staff: seen.append(("verified", a.id))),
-        events.answer_unverified.connected_to(
-            lambda q, staff, answer_id: seen.append(("unverified", answer_id))
-        ),
-    ):
-        marks.accept_answer(asker, answer)
-        marks.verify_answer(staff, answer)
-        marks.unverify_answer(staff, question)
-    assert seen == [("accepted", answer.id), ("verified", answer.id), ("unverified", answer.id)]
+    start = db.session.scalar(select(OutboxEvent.id).order_by(OutboxEvent.id.desc()).limit(1))
+    done(marks.accept_answer(asker, answer))
+    done(marks.verify_answer(staff, answer))
+    done(marks.unverify_answer(staff, question))
+    rows = db.session.execute(
+        select(OutboxEvent.kind, OutboxEvent.post, OutboxEvent.revision)
+        .where(OutboxEvent.id > start)
+        .order_by(OutboxEvent.id)
+    ).all()
+    assert [(k, p) for k, p, _ in rows] == [
+        ("answer_accepted", f"answer:{answer.id}"),
+        ("answer_verified", f"answer:{answer.id}"),
+        ("answer_unverified", f"answer:{answer.id}"),
+    ]
+    revisions = [r for _, _, r in rows]
+    assert revisions == sorted(revisions) and len(set(revisions)) == 3
+    assert revisions[-1] == db.session.get(Question, question.id).revision
 
 
 def test_lists_filter_by_state_and_sort_by_votes(client, make):
@@ -175,9 +191,9 @@ def test_lists_filter_by_state_and_sort_by_votes(client, make):
     answered = make.question(title="State two: answered but open")
     make.answer(answered)
     solved = make.question(author=asker, title="State three: solved by the asker")
-    marks.accept_answer(asker, make.answer(solved))
+    done(marks.accept_answer(asker, make.answer(solved)))
     verified = make.question(title="State four: verified by staff")
-    marks.verify_answer(staff, make.answer(verified))
+    done(marks.verify_answer(staff, make.answer(verified)))
     all_titles = [q.title for q in (unanswered, answered, solved, verified)]
 
     def shown(url):
@@ -191,8 +207,8 @@ def test_lists_filter_by_state_and_sort_by_votes(client, make):
     assert shown("/?state=nonsense") == sorted(all_titles)
 
     for _ in range(3):
-        votes.cast_vote(make.user(), answered, "up")
-    votes.cast_vote(make.user(), verified, "down")
+        done(votes.cast_vote(make.user(), answered, "up"))
+    done(votes.cast_vote(make.user(), verified, "down"))
     page = client.get("/?sort=votes").get_data(as_text=True)
     positions = [page.index(t) for t in (answered.title, unanswered.title, verified.title)]
     assert positions == sorted(positions)
@@ -210,11 +226,11 @@ def test_thread_statement_count_is_constant_with_votes_and_a_signed_in_viewer(
         question = make.question()
         posted = [make.answer(question) for _ in range(answers)]
         for answer in posted:
-            votes.cast_vote(viewer, answer, "up")
-            votes.cast_vote(make.user(), answer, "down")
+            done(votes.cast_vote(viewer, answer, "up"))
+            done(votes.cast_vote(make.user(), answer, "down"))
             make.comment(question, answer=answer)
-        marks.accept_answer(question.author, posted[0])
-        marks.verify_answer(make.user(Role.STAFF), posted[-1])
+        done(marks.accept_answer(question.author, posted[0]))
+        done(marks.verify_answer(make.user(Role.STAFF), posted[-1]))
         return question
 
     small, large = thread(1).id, thread(30).id

@@ -1,15 +1,8 @@
 """Pages issue a fixed number of SQL statements, whatever the size of the thread (no N+1)."""
 
-import pytest
 
 from forum.extensions import cache
 from forum.models import Role
-
-
-@pytest.fixture(autouse=True)
-def no_search_sync(app_config):
-    # These tests count the page's SQL; building big threads need not also index them.
-    app_config["SEARCH_SYNC"] = False
 
 
 def build_thread(make, answers: int, comments_per_post: int):

@@ -205,3 +205,18 @@ def test_several_processes_writing_at_once_lose_nothing(tmp_path):
     assert ix.doc_count() == 45
     assert ix.search(SearchQuery(text="routers", per_page=100)).total == 45
     ix.close()
+
+
+def test_an_index_copied_by_following_its_link_still_opens(tmp_path):
+    import shutil
+
+    from search import SearchIndex
+
+    original = SearchIndex(tmp_path / "live")
+    original.index_threads([doc(1, "Kettle will not boil")])
+    original.close()
+    shutil.copytree(tmp_path / "live", tmp_path / "copy")  # `current` copied as a directory
+    copy = SearchIndex(tmp_path / "copy")
+    assert (tmp_path / "copy" / "current").is_symlink()
+    assert [h.id for h in copy.search(SearchQuery(text="kettle")).hits] == [1]
+    copy.close()

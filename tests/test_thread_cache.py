@@ -8,6 +8,7 @@ from forum.extensions import cache
 from forum.models import Question, Role
 from forum.services import marks, moderation, posting, votes
 
+from .factories import done
 from .test_performance_counts import build_thread, statements_for
 
 CSRF_IN_FORMS = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -58,31 +59,31 @@ def test_every_kind_of_change_shows_at_once(client, make, app):
     asker, staff = question.author, make.user(Role.STAFF)
     page(client, question)
 
-    answer = posting.post_answer(make.user(), question.id, "Unplug the hub for a minute.")
+    answer = done(posting.post_answer(make.user(), question.id, "Unplug the hub for a minute."))
     assert "Unplug the hub for a minute." in page(client, question)
 
-    posting.post_comment(asker, question.id, "That worked, thanks!", answer_id=answer.id)
+    done(posting.post_comment(asker, question.id, "That worked, thanks!", answer_id=answer.id))
     assert "That worked, thanks!" in page(client, question)
 
     before = page(client, question)
-    votes.cast_vote(make.user(), answer, "up")
+    done(votes.cast_vote(make.user(), answer, "up"))
     after = page(client, question)
     assert after != before and f'id="answer-{answer.id}"' in after
 
-    marks.accept_answer(asker, answer)
+    done(marks.accept_answer(asker, answer))
     assert 'data-testid="accepted-badge"' in page(client, question)
 
-    marks.verify_answer(staff, answer, "Confirmed by support")
+    done(marks.verify_answer(staff, answer, "Confirmed by support"))
     assert "Confirmed by support" in page(client, question)
 
-    posting.edit_answer(answer.author, answer, "Unplug the hub for two minutes instead.")
+    done(posting.edit_answer(answer.author, answer, "Unplug the hub for two minutes instead."))
     assert "two minutes instead" in page(client, question)
 
     moderator = make.user(Role.MODERATOR)
-    moderation.set_locked(moderator, question, True)
+    done(moderation.set_locked(moderator, question, True))
     assert 'data-testid="locked-notice"' in page(client, question)
 
-    moderation.set_hidden(moderator, question, True)
+    done(moderation.set_hidden(moderator, question, True))
     assert client.get(f"/questions/{question.id}").status_code == 404
 
 
@@ -91,7 +92,7 @@ def test_revision_moves_on_every_commit_that_touches_the_thread(make, app):
 
     question = make.question()
     start = db.session.get(Question, question.id).revision
-    posting.post_answer(make.user(), question.id, "Try a different cable first.")
+    done(posting.post_answer(make.user(), question.id, "Try a different cable first."))
     db.session.expire_all()
     after_answer = db.session.get(Question, question.id).revision
     assert after_answer > start

@@ -7,8 +7,10 @@ from sqlalchemy import func, select
 
 from forum.extensions import db
 from forum.models import Answer, Question, Vote
-from forum.services import events, votes
+from forum.services import votes
 from forum.services.errors import PermissionDenied
+
+from .factories import done
 
 JSON = {"Accept": "application/json"}
 
@@ -107,17 +109,24 @@ def test_votes_are_rate_limited(strict_vote_limit, auth, make):
     assert codes == [200, 200, 200, 429]
 
 
-def test_vote_cast_event_is_sent_after_commit(make):
+def test_a_vote_writes_an_outbox_row_only_when_committed(make):
+    from forum.models import OutboxEvent
+
     answer = make.answer(make.question())
     voter = make.user()
-    seen = []
 
-    def receiver(post, voter, value):
-        seen.append((post.id, voter.id, value, vote_sum(Vote.answer_id, post.id)))
+    def rows():
+        return db.session.scalar(
+            select(func.count(OutboxEvent.id)).where(
+                OutboxEvent.kind == "vote_cast", OutboxEvent.post == f"answer:{answer.id}"
+            )
+        )
 
-    with events.vote_cast.connected_to(receiver):
-        votes.cast_vote(voter, answer, "down")
-    assert seen == [(answer.id, voter.id, -1, -1)]
+    votes.cast_vote(voter, answer, "down")
+    db.session.rollback()
+    assert rows() == 0 and vote_sum(Vote.answer_id, answer.id) == 0
+    done(votes.cast_vote(voter, answer, "down"))
+    assert rows() == 1 and vote_sum(Vote.answer_id, answer.id) == -1
 
 
 def test_concurrent_votes_keep_score_equal_to_the_sum_of_votes(app, make):
@@ -138,7 +147,7 @@ def test_concurrent_votes_keep_score_equal_to_the_sum_of_votes(app, make):
                 start.wait()
                 # Each voter clicks several times: up, down, up ... (some end up, some down).
                 for step in range(3 + index % 4):
-                    votes.cast_vote(voter, post, "up" if step % 2 == 0 else "down")
+                    done(votes.cast_vote(voter, post, "up" if step % 2 == 0 else "down"))
             except Exception as error:  # noqa: BLE001 - collected and asserted below
                 errors.append(repr(error))
             finally:
@@ -173,7 +182,7 @@ def test_same_user_racing_clicks_never_double_count(app, make):
 
                 user, post = db.session.get(User, voter_id), db.session.get(Answer, answer_id)
                 start.wait()
-                votes.cast_vote(user, post, "up")
+                done(votes.cast_vote(user, post, "up"))
             except Exception as error:  # noqa: BLE001
                 errors.append(repr(error))
             finally:

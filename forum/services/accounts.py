@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+from datetime import timedelta
+
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..extensions import db
-from ..models import Role, User
-from . import events
+from ..extensions import db, insert_unless_taken
+from ..models import LoginSession, Role, User, utcnow
 from .errors import InvalidInput
 
 MIN_PASSWORD_LENGTH = 10
@@ -39,7 +42,9 @@ def _check_password(password: str) -> None:
 
 
 def register_user(email: str, display_name: str, password: str, role: Role = Role.CUSTOMER) -> User:
-    """Create an account (anyone may call it; roles above customer come from the CLI). Commits."""
+    """Create an account (anyone may call it; roles above customer come from the CLI). Two
+    registrations of one address at once make one account and one clear refusal: the insert
+    does nothing on a conflict. The caller commits."""
     email = normalise_email(email)
     display_name = display_name.strip()
     if not 2 <= len(display_name) <= 80:
@@ -47,34 +52,115 @@ def register_user(email: str, display_name: str, password: str, role: Role = Rol
     _check_password(password)
     if find_user_by_email(email) is not None:
         raise InvalidInput("An account with this e-mail address already exists.", field="email")
-    user = User(
-        email=email,
-        display_name=display_name,
-        password_hash=_hash(password),
-        role=Role(role).value,
+    user_id = db.session.scalar(
+        insert_unless_taken(
+            User,
+            {
+                "email": email,
+                "display_name": display_name,
+                "password_hash": _hash(password),
+                "role": Role(role).value,
+                "active": True,
+                "created_at": utcnow(),
+            },
+        ).returning(User.id)
     )
-    db.session.add(user)
-    db.session.commit()
-    events.user_registered.send(user)
-    return user
+    if user_id is None:
+        raise InvalidInput("An account with this e-mail address already exists.", field="email")
+    return db.session.get(User, user_id)
+
+
+_dummy_hashes: dict[str, str] = {}
+
+
+def _dummy_hash() -> str:
+    """A hash of nothing anyone knows, made once per method: checked for unknown accounts so
+    they cost exactly what a wrong password costs (one hash, not two)."""
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _dummy_hashes:
+        _dummy_hashes[method] = generate_password_hash(secrets.token_hex(16), method=method)
+    return _dummy_hashes[method]
 
 
 def authenticate(email: str, password: str) -> User | None:
     """The active user with these credentials, or None. Reads only."""
     user = find_user_by_email(email)
-    if user is None or not user.password_hash or not user.active:
-        # Hash anyway so a missing account takes as long as a wrong password.
-        check_password_hash(_hash("x"), password)
-        return None
-    if not check_password_hash(user.password_hash, password):
-        return None
-    return user
+    usable = user is not None and user.password_hash and user.active
+    matches = check_password_hash(user.password_hash if usable else _dummy_hash(), password)
+    return user if usable and matches else None
 
 
 def change_password(user: User, current_password: str, new_password: str) -> None:
-    """The signed-in user replaces their own password. Commits."""
+    """The signed-in user replaces their own password; every other sign-in of theirs ends.
+    The caller commits."""
     if not user.password_hash or not check_password_hash(user.password_hash, current_password):
         raise InvalidInput("Your current password is not right.", field="current_password")
     _check_password(new_password)
     user.password_hash = _hash(new_password)
-    db.session.commit()
+    end_sessions(user, keep=user.login_token)
+
+
+# Sign-ins ------------------------------------------------------------------------------------
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user: User, user_agent: str = "") -> str:
+    """Record a new sign-in for `user` and give it to them (user.login_token). The caller
+    commits, then hands the user to Flask-Login."""
+    token = secrets.token_urlsafe(32)
+    days = current_app.config["LOGIN_SESSION_DAYS"]
+    db.session.add(
+        LoginSession(
+            user_id=user.id,
+            token_hash=_token_hash(token),
+            user_agent=(user_agent or "")[:200],
+            expires_at=utcnow() + timedelta(days=days),
+        )
+    )
+    user.login_token = token
+    return token
+
+
+def end_session(user: User) -> None:
+    """Sign out this sign-in (the one the user came with). The caller commits."""
+    if user.login_token:
+        db.session.execute(
+            update(LoginSession)
+            .where(LoginSession.token_hash == _token_hash(user.login_token))
+            .values(revoked_at=utcnow())
+        )
+
+
+def end_sessions(user: User, keep: str | None = None) -> int:
+    """Sign out all of the user's sign-ins but `keep` (a token); how many ended. The caller
+    commits."""
+    query = update(LoginSession).where(
+        LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None)
+    )
+    if keep:
+        query = query.where(LoginSession.token_hash != _token_hash(keep))
+    return db.session.execute(query.values(revoked_at=utcnow())).rowcount
+
+
+def signed_in_user(session_id: str) -> User | None:
+    """The user behind Flask-Login's id ("<user id>:<token>") while that sign-in is live: not
+    signed out, not expired, the account active. One query."""
+    user_id, _, token = session_id.partition(":")
+    if not user_id.isdigit() or not token:
+        return None
+    user = db.session.scalar(
+        select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(
+            User.id == int(user_id),
+            LoginSession.token_hash == _token_hash(token),
+            LoginSession.revoked_at.is_(None),
+            LoginSession.expires_at > utcnow(),
+        )
+    )
+    if user is not None:
+        user.login_token = token
+    return user

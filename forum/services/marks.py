@@ -1,4 +1,8 @@
-"""The asker's accepted answer and the staff's verified answer: separate marks, one each."""
+"""The asker's accepted answer and the staff's verified answer: separate marks, one each.
+
+Two marks, two voices: "accepted" is the asker saying it solved their problem, "verified" is
+staff saying it is the official answer. Staff do not accept on the asker's behalf (they verify),
+so an accepted mark always means the asker. The caller commits."""
 
 from __future__ import annotations
 
@@ -6,9 +10,8 @@ from sqlalchemy import update
 
 from ..extensions import db
 from ..models import Answer, Question, User, utcnow
+from ..outbox import emit
 from ..permissions import can_accept, can_verify
-from ..thread_changes import touch_thread
-from . import events
 from .errors import InvalidInput, PermissionDenied
 
 NOTE_LENGTH = 280
@@ -17,36 +20,36 @@ NOTE_LENGTH = 280
 def _live_answer(answer: Answer) -> Question:
     if answer.deleted_at is not None or answer.question.deleted_at is not None:
         raise InvalidInput("That answer was deleted.")
+    if answer.hidden_at is not None or answer.question.hidden_at is not None:
+        raise InvalidInput("That answer is hidden pending review.")
     return answer.question
 
 
 def accept_answer(user: User, answer: Answer) -> Question:
-    """The asker (or staff) marks the answer that solved it, replacing any earlier one. Commits."""
+    """The asker marks the answer that solved it, replacing any earlier one."""
     question = _live_answer(answer)
     if not can_accept(user, question):
         raise PermissionDenied("Only the person who asked can accept an answer.")
     question.accepted_answer_id, question.accepted_at = answer.id, utcnow()
-    db.session.commit()
-    events.answer_accepted.send(answer, user=user)
+    db.session.flush()
+    emit("answer_accepted", question.id, f"answer:{answer.id}", user.id)
     return question
 
 
 def unaccept_answer(user: User, question: Question) -> Question:
-    """The asker (or staff) takes the accepted mark back. Commits."""
+    """The asker takes the accepted mark back."""
     if not can_accept(user, question):
         raise PermissionDenied("Only the person who asked can change the accepted answer.")
     previous = question.accepted_answer_id
     question.accepted_answer_id = question.accepted_at = None
-    db.session.commit()
+    db.session.flush()
     if previous is not None:
-        events.answer_unaccepted.send(question, user=user, answer_id=previous)
+        emit("answer_unaccepted", question.id, f"answer:{previous}", user.id)
     return question
 
 
 def verify_answer(staff: User, answer: Answer, note: str = "") -> Question:
-    """Staff stamp an answer as the official one (one per question), with an optional note.
-
-    Commits."""
+    """Staff stamp an answer as the official one (one per question), with an optional note."""
     question = _live_answer(answer)
     if not can_verify(staff):
         raise PermissionDenied("Only staff can verify answers.")
@@ -63,21 +66,19 @@ def verify_answer(staff: User, answer: Answer, note: str = "") -> Question:
             verified_note=note or None,
         )
     )
-    touch_thread(db.session, question.id)
-    db.session.commit()
     db.session.refresh(question)
-    events.answer_verified.send(answer, staff=staff)
+    emit("answer_verified", question.id, f"answer:{answer.id}", staff.id)
     return question
 
 
 def unverify_answer(staff: User, question: Question) -> Question:
-    """Staff revoke the verified mark. Commits."""
+    """Staff revoke the verified mark."""
     if not can_verify(staff):
         raise PermissionDenied("Only staff can revoke a verification.")
     previous = question.verified_answer_id
     question.verified_answer_id = question.verified_by_id = None
     question.verified_at = question.verified_note = None
-    db.session.commit()
+    db.session.flush()
     if previous is not None:
-        events.answer_unverified.send(question, staff=staff, answer_id=previous)
+        emit("answer_unverified", question.id, f"answer:{previous}", staff.id)
     return question

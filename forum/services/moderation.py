@@ -1,4 +1,6 @@
-"""Flags, reports and moderators' actions. Every action writes to the append-only audit log."""
+"""Flags, reports and moderators' actions. Every action writes to the append-only audit log.
+
+Services here write and flush; the outermost caller commits once."""
 
 from __future__ import annotations
 
@@ -6,15 +8,20 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from moderation import negative_flag, priority, spam_signals, unanswered_flag
 from moderation.rules import FlagDecision, needs_staff_flag
-from moderation.sentiment import ThreadPost, score_text, thread_negativity
+from moderation.sentiment import (
+    NEGATIVE_THRESHOLD,
+    OTHERS_BAR,
+    ThreadPost,
+    score_text,
+    thread_negativity,
+)
 
-from ..extensions import db
-from ..markup import plain_text, render_markdown
+from ..extensions import db, insert_unless_taken
+from ..markup import excerpt, plain_text, render_markdown
 from ..models import (
     ACTIVE_FLAG_STATUSES,
     Answer,
@@ -27,12 +34,14 @@ from ..models import (
     Product,
     Question,
     Report,
+    Role,
     User,
     utcnow,
 )
-from ..permissions import can_moderate
+from ..permissions import can_moderate, is_visible_to
 from ..thread_changes import touch_thread
 from .errors import InvalidInput, NotFound, PermissionDenied
+from .lifecycle import AUTO, answered_by_others, audit, restore_marks
 from .posting import post_comment
 
 REPORT_REASONS = {
@@ -43,6 +52,9 @@ REPORT_REASONS = {
     "other": "Something else",
 }
 Post = Question | Answer | Comment
+MESSAGE_LENGTH = 5000
+REPORT_TEXT_LENGTH = 500
+NOTE_LENGTH = 1000
 
 
 def post_key(post: Post) -> str:
@@ -61,16 +73,7 @@ def _audit(
     post: str | None = None,
     detail: str = "",
 ) -> None:
-    db.session.add(
-        AuditEntry(
-            question_id=question_id,
-            flag_id=flag.id if flag else None,
-            actor_id=actor.id if actor else None,
-            action=action,
-            post=post,
-            detail=detail[:2000],
-        )
-    )
+    audit(db.session, question_id, actor, action, flag, post, detail)
 
 
 def _require_moderator(user: User | None) -> User:
@@ -82,9 +85,14 @@ def _require_moderator(user: User | None) -> User:
 # Raising flags -------------------------------------------------------------------------------
 
 
-def raise_flag(question: Question, decision: FlagDecision, now: datetime | None = None) -> Flag:
+def raise_flag(
+    question: Question, decision: FlagDecision, now: datetime | None = None
+) -> Flag | None:
     """Open a flag, or refresh the active one of the same kind; a resolved negative flag
-    re-opens when new negative posts arrive. The caller commits."""
+    re-opens when new negative posts arrive. Nothing is flagged on a deleted thread (None).
+    The caller commits."""
+    if question.deleted_at is not None:
+        return None
     now = now or utcnow()
     sla = current_app.config["MODERATION_SLA_HOURS"]
     hours_past = max(0.0, (now - question.created_at).total_seconds() / 3600 - sla)
@@ -105,45 +113,88 @@ def raise_flag(question: Question, decision: FlagDecision, now: datetime | None 
         db.session.flush()
         _audit(question.id, None, "reopened", flag, detail="New negative posts arrived.")
         return flag
-    flag = Flag(
-        question_id=question.id,
-        kind=decision.kind,
-        reasons=reasons,
-        priority=rank,
-        created_at=now,
-        updated_at=now,
+    # Two scans (or a scan and a post) may raise the same flag at once: the partial unique
+    # index lets one insert through; the other refreshes the flag the first one made.
+    flag_id = db.session.scalar(
+        insert_unless_taken(
+            Flag,
+            {
+                "question_id": question.id,
+                "kind": decision.kind,
+                "reasons": reasons,
+                "priority": rank,
+                "status": FlagStatus.OPEN.value,
+                "created_at": now,
+                "updated_at": now,
+            },
+        ).returning(Flag.id)
     )
-    db.session.add(flag)
-    db.session.flush()
+    if flag_id is None:
+        flag = db.session.scalar(
+            select(Flag).where(
+                Flag.question_id == question.id,
+                Flag.kind == decision.kind,
+                Flag.status.in_(ACTIVE_FLAG_STATUSES),
+            )
+        )
+        flag.reasons, flag.priority, flag.updated_at = reasons, rank, now
+        return flag
+    flag = db.session.get(Flag, flag_id)
     _audit(question.id, None, "flagged", flag, detail=reasons)
     return flag
 
 
 def score_post(post: Post) -> None:
-    """Score a new or edited post, then re-judge its thread's tone. Commits."""
+    """Score a new or edited post, then re-judge its thread's tone; the flag's reasons are the
+    strongest evidence across the thread, not the latest post's. The caller commits."""
     score = score_text(plain_text(post.body_html))
     post.negativity = score.negativity
     question = post if isinstance(post, Question) else db.session.get(Question, post.question_id)
-    if score.is_negative:
-        thread = _thread_tone(question)
-        reasons = [f"“{r.sentence}” ({', '.join(r.words) or 'tone'})" for r in score.reasons]
-        decision = negative_flag(thread, reasons)
+    if score.is_negative and _counts_toward_tone(post, question, score.negativity):
+        db.session.flush()
+        tone, reasons = _thread_tone(question)
+        decision = negative_flag(tone, reasons)
         if decision is not None:
             raise_flag(question, decision)
     _check_spam(post, question)
-    db.session.commit()
 
 
-def _thread_tone(question: Question) -> float:
-    rows = [(question.created_at, question.author_id, question.negativity)]
+def _counts_toward_tone(post: Post, question: Question, negativity: float) -> bool:
+    """The asker's posts, and anyone's outright abuse; never staff's (an apology quoting the
+    customer's complaint is not a complaint)."""
+    if post.author_id == question.author_id:
+        return True
+    author = db.session.get(User, post.author_id)
+    return author.role == Role.CUSTOMER.value and negativity >= OTHERS_BAR
+
+
+def _thread_tone(question: Question) -> tuple[float, list[str]]:
+    """The thread's negativity (staff posts never count) and the sentences behind it, the
+    most negative first, from the posts that count toward it."""
+    rows = [(question.created_at, question.author_id, question.negativity, question.body_html)]
     for model in (Answer, Comment):
         rows += db.session.execute(
-            select(model.created_at, model.author_id, model.negativity).where(
-                model.question_id == question.id, model.deleted_at.is_(None)
+            select(model.created_at, model.author_id, model.negativity, model.body_html)
+            .join(User, User.id == model.author_id)
+            .where(
+                model.question_id == question.id,
+                model.deleted_at.is_(None),
+                model.hidden_at.is_(None),
+                User.role == Role.CUSTOMER.value,
             )
         ).all()
     rows.sort(key=lambda r: r[0])
-    return thread_negativity([ThreadPost(n, a == question.author_id) for _, a, n in rows])
+    posts = [ThreadPost(n, a == question.author_id) for _, a, n, _ in rows]
+    evidence = [
+        reason
+        for _, author, negativity, body in rows
+        if negativity >= NEGATIVE_THRESHOLD
+        and (author == question.author_id or negativity >= OTHERS_BAR)
+        for reason in score_text(plain_text(body)).reasons
+    ]
+    evidence.sort(key=lambda r: r.negativity, reverse=True)
+    reasons = [f"“{r.sentence}” ({', '.join(r.words) or 'tone'})" for r in evidence]
+    return thread_negativity(posts), reasons
 
 
 def _check_spam(post: Post, question: Question) -> None:
@@ -162,18 +213,24 @@ def _check_spam(post: Post, question: Question) -> None:
 
 
 def scan(now: datetime | None = None) -> dict[str, int]:
-    """Flag threads past the service level: unanswered ones, and negative ones staff have not
-    answered. Idempotent: a thread gets each of these flags once, however often this runs.
-    Commits."""
+    """Flag threads past the service level: unanswered ones (no visible answer by anyone but
+    the asker), and negative ones staff have not answered. Idempotent: however often it runs,
+    and on however many hosts at once, a thread has at most one active flag of each kind; a
+    flag a person dismissed is not raised again. The caller commits."""
     now = now or utcnow()
     sla = current_app.config["MODERATION_SLA_HOURS"]
-    ever_flagged = select(Flag.question_id).where(Flag.kind == FlagKind.UNANSWERED)
+    flagged = select(Flag.question_id).where(
+        Flag.kind == FlagKind.UNANSWERED,
+        Flag.status.in_((*ACTIVE_FLAG_STATUSES, FlagStatus.DISMISSED.value))
+        | Flag.note.is_(None)
+        | ~Flag.note.startswith(AUTO),
+    )
     candidates = db.session.scalars(
         select(Question).where(
-            Question.answer_count == 0,
             Question.deleted_at.is_(None),
             Question.created_at <= now - timedelta(hours=sla),
-            Question.id.not_in(ever_flagged),
+            Question.id.not_in(flagged),
+            ~answered_by_others(Question),
         )
     ).all()
     counts = {"unanswered": 0, "needs_staff": 0}
@@ -205,7 +262,6 @@ def scan(now: datetime | None = None) -> dict[str, int]:
         if decision:
             raise_flag(question, decision, now)
             counts["needs_staff"] += 1
-    db.session.commit()
     return counts
 
 
@@ -213,39 +269,75 @@ def scan(now: datetime | None = None) -> dict[str, int]:
 
 
 def report_post(reporter: User, post: Post, reason: str, text: str = "") -> Report:
-    """A signed-in user reports a post once; enough reporters hide it pending review. Commits."""
+    """A signed-in user reports a post once; enough reporters hide it pending review, unless
+    it is staff's or carries the accepted or verified mark: such a report goes to a moderator
+    at high priority instead, and nothing is hidden without one. The caller commits."""
     if not (reporter and reporter.is_authenticated and reporter.is_active):
         raise PermissionDenied("Sign in to report a post.")
     if reason not in REPORT_REASONS:
         raise InvalidInput("Choose why you are reporting this post.", field="reason")
     if post.author_id == reporter.id:
         raise InvalidInput("You can't report your own post.")
-    text = (text or "").replace("\x00", "").strip()[:500]
+    thread_deleted = db.session.get(Question, thread_id_of(post)).deleted_at is not None
+    if post.deleted_at is not None or thread_deleted or not is_visible_to(reporter, post):
+        raise NotFound("That post does not exist or was deleted.")
+    text = (text or "").replace("\x00", "").strip()
+    if len(text) > REPORT_TEXT_LENGTH:
+        raise InvalidInput(f"Keep the details under {REPORT_TEXT_LENGTH} characters.", field="text")
     key, thread = post_key(post), thread_id_of(post)
-    report = Report(question_id=thread, post=key, reporter_id=reporter.id, reason=reason, text=text)
-    db.session.add(report)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise InvalidInput("You have already reported this post.") from None
+    report_id = db.session.scalar(
+        insert_unless_taken(
+            Report,
+            {
+                "question_id": thread,
+                "post": key,
+                "reporter_id": reporter.id,
+                "reason": reason,
+                "text": text,
+                "created_at": utcnow(),
+            },
+        ).returning(Report.id)
+    )
+    if report_id is None:
+        raise InvalidInput("You have already reported this post.")
     question = db.session.get(Question, thread)
     reporters = db.session.scalar(select(func.count(Report.id)).where(Report.post == key))
+    protected = _protected_reason(post, question)
+    author = db.session.get(User, post.author_id)
+    what = (
+        f"{type(post).__name__.lower()} by {author.display_name}: “{excerpt(post.body_html, 90)}”"
+    )
     reasons = [
-        f"{reporters} report(s) on {key}: {REPORT_REASONS[reason]}"
+        f"{reporters} report(s) on the {what}: {REPORT_REASONS[reason]}"
         + (f": “{text}”" if text else "")
     ]
-    flag = raise_flag(
-        question, FlagDecision(FlagKind.REPORT.value, tuple(reasons), min(1.0, reporters / 3))
-    )
-    if reporters >= current_app.config["REPORTS_TO_HIDE"] and post.hidden_at is None:
+    if protected:
+        reasons.append(f"Not hidden automatically: {protected}. A moderator decides.")
+    severity = 1.0 if protected else min(1.0, reporters / 3)
+    flag = raise_flag(question, FlagDecision(FlagKind.REPORT.value, tuple(reasons), severity))
+    if (
+        not protected
+        and reporters >= current_app.config["REPORTS_TO_HIDE"]
+        and post.hidden_at is None
+    ):
         post.hidden_at = utcnow()
         touch_thread(db.session, thread)
         _audit(
             thread, None, "hidden", flag, key, f"Hidden pending review after {reporters} reports."
         )
-    db.session.commit()
-    return report
+    return db.session.get(Report, report_id)
+
+
+def _protected_reason(post: Post, question: Question) -> str | None:
+    """Why reports alone must not hide this post, if they must not."""
+    author = db.session.get(User, post.author_id)
+    if author.is_staff:
+        return "it is a staff post"
+    if isinstance(post, Answer) and post.id == question.verified_answer_id:
+        return "it is the verified answer"
+    if isinstance(post, Answer) and post.id == question.accepted_answer_id:
+        return "it is the accepted answer"
+    return None
 
 
 # Moderators' actions -------------------------------------------------------------------------
@@ -269,7 +361,6 @@ def claim_flag(staff: User, flag: Flag, assignee: User | None = None) -> Flag:
     flag.assignee_id, flag.status, flag.updated_at = assignee.id, FlagStatus.CLAIMED.value, utcnow()
     action = "claimed" if assignee.id == staff.id else f"assigned to {assignee.display_name}"
     _audit(flag.question_id, staff, action, flag)
-    db.session.commit()
     return flag
 
 
@@ -280,10 +371,12 @@ def close_flag(staff: User, flag: Flag, status: FlagStatus, note: str = "") -> F
         raise InvalidInput("Resolve or dismiss.")
     if not flag.is_active:
         raise InvalidInput("This flag is already closed.")
+    note = (note or "").replace("\x00", "").strip()
+    if len(note) > NOTE_LENGTH:
+        raise InvalidInput(f"Keep the note under {NOTE_LENGTH} characters.", field="note")
     now = utcnow()
-    flag.status, flag.note, flag.closed_at, flag.updated_at = status.value, note.strip(), now, now
-    _audit(flag.question_id, staff, status.value, flag, detail=note.strip())
-    db.session.commit()
+    flag.status, flag.note, flag.closed_at, flag.updated_at = status.value, note, now, now
+    _audit(flag.question_id, staff, status.value, flag, detail=note)
     return flag
 
 
@@ -293,14 +386,14 @@ def set_hidden(staff: User, post: Post, hidden: bool, flag: Flag | None = None) 
     post.hidden_at = utcnow() if hidden else None
     touch_thread(db.session, thread_id_of(post))
     _audit(thread_id_of(post), staff, "hidden" if hidden else "unhidden", flag, post_key(post))
-    db.session.commit()
+    if not hidden and isinstance(post, Answer):
+        restore_marks(db.session, post)
 
 
 def set_locked(staff: User, question: Question, locked: bool, flag: Flag | None = None) -> None:
     _require_moderator(staff)
     question.locked_at = utcnow() if locked else None
     _audit(question.id, staff, "locked" if locked else "unlocked", flag, post_key(question))
-    db.session.commit()
 
 
 def mark_duplicate(staff: User, question: Question, original_id: int, flag: Flag | None = None):
@@ -317,7 +410,6 @@ def mark_duplicate(staff: User, question: Question, original_id: int, flag: Flag
         post_key(question),
         f"Duplicate of thread {original.id}.",
     )
-    db.session.commit()
 
 
 PUBLIC_CONTACT_NOTE = (
@@ -327,17 +419,17 @@ PUBLIC_CONTACT_NOTE = (
 
 
 def take_private(staff: User, flag: Flag, message: str) -> PrivateMessage:
-    """Open a private conversation with the asker and leave a public note. Commits."""
+    """Open a private conversation with the asker and leave a public note, in one
+    transaction. The caller commits."""
     _require_moderator(staff)
     message = (message or "").replace("\x00", "").strip()
-    if len(message) < 10:
+    if not 10 <= len(message) <= MESSAGE_LENGTH:
         raise InvalidInput(
-            "Write the customer a message of at least 10 characters.", field="message"
+            f"Write the customer a message of 10 to {MESSAGE_LENGTH} characters.", field="message"
         )
     question = db.session.get(Question, flag.question_id)
     first = _add_private_message(question, staff, message)
     _audit(question.id, staff, "taken private", flag, post_key(question), message[:200])
-    db.session.commit()
     post_comment(staff, question.id, PUBLIC_CONTACT_NOTE)
     return first
 
@@ -366,13 +458,13 @@ def private_messages(user: User | None, question: Question) -> list[PrivateMessa
 
 
 def reply_private(user: User, question: Question, message: str) -> PrivateMessage:
-    """The customer or staff add a message to the private conversation. Commits."""
+    """The customer or staff add a message to the private conversation. The caller commits."""
     _require_private_reader(user, question)
     message = (message or "").replace("\x00", "").strip()
-    if not 2 <= len(message) <= 5000:
-        raise InvalidInput("Write 2 to 5000 characters.", field="message")
+    if not 2 <= len(message) <= MESSAGE_LENGTH:
+        raise InvalidInput(f"Write 2 to {MESSAGE_LENGTH} characters.", field="message")
     reply = _add_private_message(question, user, message)
-    db.session.commit()
+    touch_thread(db.session, question.id)  # a staff reply may settle the thread's flags
     return reply
 
 
@@ -447,29 +539,7 @@ def audit_for(question_id: int) -> list[AuditEntry]:
     )
 
 
-def _score_on_signal(post, **_extra) -> None:
-    try:
-        score_post(post)
-    except Exception:  # the post is saved; a failed score must not fail the request
-        db.session.rollback()
-        current_app.logger.exception("Could not score post %s", post_key(post))
-
-
-def connect_signals() -> None:
-    """New and edited posts are scored as they are written (blinker ignores repeat connects)."""
-    from . import events
-
-    for signal in (
-        events.question_posted,
-        events.answer_posted,
-        events.comment_posted,
-        events.post_edited,
-    ):
-        signal.connect(_score_on_signal)
-
-
 def record(staff: User, flag: Flag, action: str, post: str | None = None, detail: str = ""):
     """Add an entry to a flag's audit trail for an action taken through another service."""
     _require_moderator(staff)
     _audit(flag.question_id, staff, action, flag, post, detail)
-    db.session.commit()

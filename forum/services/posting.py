@@ -1,4 +1,8 @@
-"""Asking, answering, commenting, editing and deleting posts."""
+"""Asking, answering, commenting, editing and deleting posts.
+
+Like every service, these write and flush but never commit: the outermost caller (a view, a
+command, a job) commits once, and the thread's invariants and outbox rows are settled just
+before that commit (`forum.thread_changes`)."""
 
 from __future__ import annotations
 
@@ -6,11 +10,11 @@ import re
 
 from sqlalchemy import select, update
 
-from ..extensions import db
+from ..extensions import db, insert_unless_taken
 from ..markup import render_markdown
 from ..models import Answer, Comment, Product, Question, Revision, Tag, User, utcnow
-from ..permissions import can_delete, can_edit, can_moderate, can_post
-from . import events
+from ..outbox import emit
+from ..permissions import can_delete, can_edit, can_moderate, can_post, is_visible_to
 from .errors import InvalidInput, NotFound, PermissionDenied
 
 TITLE_LENGTH = (10, 200)
@@ -55,17 +59,13 @@ def parse_tags(raw: str) -> list[str]:
 
 
 def get_or_create_tags(names: list[str]) -> list[Tag]:
+    """The tags of these names, creating the missing ones. Two posts creating the same new
+    tag at once both get it: INSERT ... ON CONFLICT DO NOTHING, then read."""
     if not names:
         return []
-    existing = {t.name: t for t in db.session.scalars(select(Tag).where(Tag.name.in_(names)))}
-    tags = []
-    for name in names:
-        tag = existing.get(name)
-        if tag is None:
-            tag = Tag(name=name)
-            db.session.add(tag)
-        tags.append(tag)
-    return tags
+    db.session.execute(insert_unless_taken(Tag, [{"name": n} for n in names]))
+    found = {t.name: t for t in db.session.scalars(select(Tag).where(Tag.name.in_(names)))}
+    return [found[name] for name in names]
 
 
 def _require_poster(user: User | None) -> User:
@@ -75,7 +75,7 @@ def _require_poster(user: User | None) -> User:
 
 
 def ask_question(author: User, product_id: int, title: str, body: str, tags: str = "") -> Question:
-    """A signed-in user asks a question about a product. Commits."""
+    """A signed-in user asks a question about a product."""
     _require_poster(author)
     title = _require_length(title, TITLE_LENGTH, "title", "The title")
     body = _require_length(body, BODY_LENGTH, "body", "The question")
@@ -91,8 +91,8 @@ def ask_question(author: User, product_id: int, title: str, body: str, tags: str
         tags=get_or_create_tags(parse_tags(tags)),
     )
     db.session.add(question)
-    db.session.commit()
-    events.question_posted.send(question)
+    db.session.flush()
+    emit("question_posted", question.id, f"question:{question.id}", author.id)
     return question
 
 
@@ -108,7 +108,7 @@ def _open_question(question_id: int, poster: User | None = None) -> Question:
 
 
 def post_answer(author: User, question_id: int, body: str) -> Answer:
-    """A signed-in user answers an open question; the thread's counters move in SQL. Commits."""
+    """A signed-in user answers an open question."""
     _require_poster(author)
     question = _open_question(question_id, author)
     body = _require_length(body, ANSWER_LENGTH, "body", "The answer")
@@ -122,24 +122,27 @@ def post_answer(author: User, question_id: int, body: str) -> Answer:
     )
     db.session.add(answer)
     db.session.execute(
-        update(Question)
-        .where(Question.id == question.id)
-        .values(answer_count=Question.answer_count + 1, last_activity_at=now)
+        update(Question).where(Question.id == question.id).values(last_activity_at=now)
     )
-    db.session.commit()
-    events.answer_posted.send(answer)
+    db.session.flush()
+    emit("answer_posted", question.id, f"answer:{answer.id}", author.id)
     return answer
 
 
 def post_comment(
     author: User, question_id: int, body: str, answer_id: int | None = None
 ) -> Comment:
-    """A signed-in user comments on a question or on one of its answers. Commits."""
+    """A signed-in user comments on a question or on one of its answers."""
     _require_poster(author)
     question = _open_question(question_id, author)
     if answer_id is not None:
         answer = db.session.get(Answer, answer_id)
-        if answer is None or answer.question_id != question.id or answer.deleted_at is not None:
+        if (
+            answer is None
+            or answer.question_id != question.id
+            or answer.deleted_at is not None
+            or not is_visible_to(author, answer)
+        ):
             raise NotFound("That answer does not exist or was deleted.")
     body = _require_length(body, COMMENT_LENGTH, "body", "A comment")
     now = utcnow()
@@ -153,12 +156,10 @@ def post_comment(
     )
     db.session.add(comment)
     db.session.execute(
-        update(Question)
-        .where(Question.id == question.id)
-        .values(comment_count=Question.comment_count + 1, last_activity_at=now)
+        update(Question).where(Question.id == question.id).values(last_activity_at=now)
     )
-    db.session.commit()
-    events.comment_posted.send(comment)
+    db.session.flush()
+    emit("comment_posted", question.id, f"comment:{comment.id}", author.id)
     return comment
 
 
@@ -174,9 +175,8 @@ def _keep_revision(editor: User, post: Question | Answer | Comment) -> None:
 
 
 def edit_question(editor: User, question: Question, title: str, body: str, tags: str) -> Question:
-    """The author (or a moderator) edits a question; the old text is kept. Commits."""
-    if not can_edit(editor, question):
-        raise PermissionDenied("You can only edit your own posts.")
+    """The author (or a moderator) edits a question; the old text is kept."""
+    require_can_edit(editor, question)
     title = _require_length(title, TITLE_LENGTH, "title", "The title")
     body = _require_length(body, BODY_LENGTH, "body", "The question")
     tag_names = parse_tags(tags)
@@ -186,61 +186,88 @@ def edit_question(editor: User, question: Question, title: str, body: str, tags:
     question.body_html = render_markdown(body)
     question.tags = get_or_create_tags(tag_names)
     question.edited_at = question.last_activity_at = now
-    db.session.commit()
-    events.post_edited.send(question)
+    db.session.flush()
+    emit("post_edited", question.id, f"question:{question.id}", editor.id)
     return question
 
 
 def edit_answer(editor: User, answer: Answer, body: str) -> Answer:
-    """The author (or a moderator) edits an answer; the old text is kept. Commits."""
-    if not can_edit(editor, answer):
-        raise PermissionDenied("You can only edit your own posts.")
+    """The author (or a moderator) edits an answer; the old text is kept."""
+    require_can_edit(editor, answer)
     body = _require_length(body, ANSWER_LENGTH, "body", "The answer")
     _keep_revision(editor, answer)
     answer.body_source, answer.body_html = body, render_markdown(body)
     answer.edited_at = utcnow()
-    db.session.commit()
-    events.post_edited.send(answer)
+    db.session.flush()
+    emit("post_edited", answer.question_id, f"answer:{answer.id}", editor.id)
     return answer
 
 
 def edit_comment(editor: User, comment: Comment, body: str) -> Comment:
-    """The author (or a moderator) edits a comment; the old text is kept. Commits."""
-    if not can_edit(editor, comment):
-        raise PermissionDenied("You can only edit your own posts.")
+    """The author (or a moderator) edits a comment; the old text is kept."""
+    require_can_edit(editor, comment)
     body = _require_length(body, COMMENT_LENGTH, "body", "A comment")
     _keep_revision(editor, comment)
     comment.body_source, comment.body_html = body, render_markdown(body)
     comment.edited_at = utcnow()
-    db.session.commit()
-    events.post_edited.send(comment)
+    db.session.flush()
+    emit("post_edited", comment.question_id, f"comment:{comment.id}", editor.id)
     return comment
 
 
 def delete_post(user: User, post: Question | Answer | Comment) -> None:
-    """Soft-delete: the row stays for staff; counters drop in SQL. Commits."""
+    """Soft-delete: the row stays for staff; the thread's counters and marks follow before
+    commit. An asker may not delete a question that holds someone else's accepted or upvoted
+    answer (it helps others: a moderator can close it), nor an author an answer that is
+    accepted or verified."""
     if not can_delete(user, post):
-        raise PermissionDenied("You can only delete your own posts.")
+        raise PermissionDenied(_why_not_editable(user, post))
     if post.deleted_at is not None:
         return
+    if not can_moderate(user):
+        _require_deletable(post)
     post.deleted_at = utcnow()
-    if isinstance(post, Answer):
-        db.session.execute(
-            update(Question)
-            .where(Question.id == post.question_id)
-            .values(answer_count=Question.answer_count - 1)
+    db.session.flush()
+    thread = post.id if isinstance(post, Question) else post.question_id
+    emit("post_deleted", thread, f"{type(post).__name__.lower()}:{post.id}", user.id)
+
+
+def _require_deletable(post: Question | Answer | Comment) -> None:
+    if isinstance(post, Question):
+        helped = db.session.scalar(
+            select(Answer.id)
+            .where(
+                Answer.question_id == post.id,
+                Answer.deleted_at.is_(None),
+                Answer.author_id != post.author_id,
+                (Answer.id == post.accepted_answer_id)
+                | (Answer.id == post.verified_answer_id)
+                | (Answer.score > 0),
+            )
+            .limit(1)
         )
-    elif isinstance(post, Comment):
-        db.session.execute(
-            update(Question)
-            .where(Question.id == post.question_id)
-            .values(comment_count=Question.comment_count - 1)
-        )
-    db.session.commit()
-    events.post_deleted.send(post)
+        if helped is not None:
+            raise PermissionDenied(
+                "This question has an answer that helped (accepted or upvoted), so it stays "
+                "for others who have the same problem. Ask a moderator if it must go."
+            )
+    elif isinstance(post, Answer):
+        question = post.question
+        if post.id in (question.accepted_answer_id, question.verified_answer_id):
+            raise PermissionDenied(
+                "This answer is marked as the one that solved the question, so it stays. "
+                "Edit it instead, or ask a moderator."
+            )
 
 
 def require_can_edit(user: User, post: Question | Answer | Comment) -> None:
     """Refuse early (on the edit page itself) someone who could not save the edit."""
     if not can_edit(user, post):
-        raise PermissionDenied("You can only edit your own posts.")
+        raise PermissionDenied(_why_not_editable(user, post))
+
+
+def _why_not_editable(user: User, post: Question | Answer | Comment) -> str:
+    thread = post if isinstance(post, Question) else post.question
+    if post.author_id == getattr(user, "id", None) and thread.locked_at is not None:
+        return "This thread is locked: its posts can no longer be edited."
+    return "You can only edit your own posts."

@@ -134,8 +134,15 @@ class Thread:
 
 def _post_columns(model) -> tuple:
     """What a thread page shows of an answer or comment: never the Markdown source."""
-    columns = [model.question_id, model.author_id, model.body_html, model.created_at,
-               model.edited_at, model.deleted_at, model.hidden_at]
+    columns = [
+        model.question_id,
+        model.author_id,
+        model.body_html,
+        model.created_at,
+        model.edited_at,
+        model.deleted_at,
+        model.hidden_at,
+    ]
     if model is Answer:
         columns.append(Answer.score)
     return tuple(columns)
@@ -154,9 +161,7 @@ def thread_header(viewer: User | None, question_id: int) -> Question:
         select(Question)
         .where(Question.id == question_id)
         .options(
-            load_only(
-                Question.title, Question.revision, Question.deleted_at, Question.hidden_at
-            )
+            load_only(Question.title, Question.revision, Question.deleted_at, Question.hidden_at)
         )
     )
     _require_visible(viewer, question)

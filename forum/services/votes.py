@@ -9,8 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Answer, Question, User, Vote
-from ..thread_changes import touch_thread
-from . import events
+from ..outbox import emit
 from .errors import InvalidInput, PermissionDenied
 
 DIRECTIONS = {"up": 1, "down": -1}
@@ -34,7 +33,8 @@ def cast_vote(voter: User, post: Question | Answer, direction: str) -> VoteResul
 
     The vote row and the post's score change in one transaction, the score by an SQL
     expression, and every change to a vote row is conditional on what it was, so racing
-    clicks (even by the same user) can never leave score != sum(votes). Commits.
+    clicks (even by the same user) can never leave score != sum(votes). Each attempt runs in
+    a savepoint; the caller commits.
     """
     if direction not in DIRECTIONS:
         raise InvalidInput("Vote up or down.", field="direction")
@@ -47,34 +47,40 @@ def cast_vote(voter: User, post: Question | Answer, direction: str) -> VoteResul
 
     value = DIRECTIONS[direction]
     model, column, target = _target(post)
+    _lock_post(model, post.id)
     for _attempt in range(RETRIES):
+        savepoint = db.session.begin_nested()
         try:
             my_vote = _apply_vote(voter, model, column, target, post.id, value)
         except IntegrityError:
             # Another request by this user inserted first: read again and decide again.
-            db.session.rollback()
+            savepoint.rollback()
             continue
         if my_vote is None:  # the row changed under us: decide again from the new state
-            db.session.rollback()
+            savepoint.rollback()
             continue
+        savepoint.commit()
         score = db.session.scalar(select(model.score).where(model.id == post.id))
-        touch_thread(db.session, post.id if model is Question else post.question_id)
-        db.session.commit()
-        events.vote_cast.send(post, voter=voter, value=my_vote)
+        thread = post.id if model is Question else post.question_id
+        emit("vote_cast", thread, f"{model.__name__.lower()}:{post.id}", voter.id)
         return VoteResult(score=score, my_vote=my_vote)
     raise InvalidInput("Too many votes at once on this post; please try again.")
 
 
-def _apply_vote(voter, model, column, target, post_id, value) -> int | None:
+def _lock_post(model, post_id: int) -> None:
     # Lock the post first (row lock on PostgreSQL, write lock on SQLite): votes on one post
     # then run one after another, and the vote row read below cannot go stale. The score
-    # update at the end would hold the same lock until commit anyway.
+    # update at the end would hold the same lock until commit anyway. Being a write, it also
+    # opens the transaction on SQLite before any savepoint does.
     db.session.execute(
         update(model)
         .where(model.id == post_id)
         .values(score=model.score)
         .execution_options(synchronize_session=False)
     )
+
+
+def _apply_vote(voter, model, column, target, post_id, value) -> int | None:
     existing = db.session.execute(
         select(Vote.id, Vote.value).where(Vote.user_id == voter.id, column == post_id)
     ).first()

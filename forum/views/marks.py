@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from ..errors import wants_json
 from ..extensions import db, limiter
 from ..models import Answer, Question
+from ..permissions import is_visible_to
 from ..services import marks, votes
 from .helpers import user_or_ip
 
@@ -19,8 +20,9 @@ def _vote_limit() -> str:
 
 
 def _post_or_404(kind: str, post_id: int) -> Question | Answer:
+    """The post, or 404 when it does not exist for this user (deleted, or hidden)."""
     post = db.session.get(Question if kind == "questions" else Answer, post_id)
-    if post is None:
+    if post is None or not is_visible_to(current_user, post):
         abort(404)
     return post
 
@@ -35,6 +37,7 @@ def _back_to(question_id: int, anchor: str):
 def vote(kind: str, post_id: int):
     post = _post_or_404(kind, post_id)
     result = votes.cast_vote(current_user, post, request.form.get("direction", ""))
+    db.session.commit()
     if wants_json():
         return jsonify(score=result.score, my_vote=result.my_vote)
     if isinstance(post, Question):
@@ -50,9 +53,11 @@ def accept(answer_id: int):
     question = answer.question
     if question.accepted_answer_id == answer.id:
         marks.unaccept_answer(current_user, question)
+        db.session.commit()
         flash("The answer is no longer marked as accepted.", "info")
     else:
         marks.accept_answer(current_user, answer)
+        db.session.commit()
         flash("Marked as the answer that solved it.", "success")
     return _back_to(question.id, f"answer-{answer.id}")
 
@@ -65,8 +70,10 @@ def verify(answer_id: int):
     question = answer.question
     if question.verified_answer_id == answer.id:
         marks.unverify_answer(current_user, question)
+        db.session.commit()
         flash("Verification revoked.", "info")
     else:
         marks.verify_answer(current_user, answer, request.form.get("note", ""))
+        db.session.commit()
         flash("Verified by staff.", "success")
     return _back_to(question.id, f"answer-{answer.id}")

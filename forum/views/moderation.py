@@ -3,18 +3,28 @@ post and reading their private conversation with staff."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 
 from moderation.sentiment import NEGATIVE_THRESHOLD
 
 from ..extensions import db, limiter
 from ..models import Answer, Comment, FlagKind, FlagStatus, Question, User
-from ..permissions import can_moderate
+from ..permissions import can_moderate, is_visible_to
 from ..services import moderation, posting
 from ..services.errors import InvalidInput, PermissionDenied
 from ..services.threads import all_products, load_thread
 from .helpers import bounded_int, user_or_ip
+from .questions import render_thread
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 customer_bp = Blueprint("reports", __name__)
@@ -65,10 +75,16 @@ def queue():
 
 @bp.route("/flags/<id:flag_id>")
 def flag(flag_id: int):
+    return _render_flag(flag_id)
+
+
+def _render_flag(flag_id: int, form: str | None = None, error: InvalidInput | None = None):
+    """The flag page; after a refused form, with its error beside it, what was typed kept
+    and status 400."""
     flag = moderation.get_flag(flag_id)
     thread = load_thread(current_user, flag.question_id)
     staff = db.session.scalars(db.select(User).where(User.role != "customer", User.active)).all()
-    return render_template(
+    page = render_template(
         "moderation/flag.html",
         flag=flag,
         thread=thread,
@@ -76,7 +92,11 @@ def flag(flag_id: int):
         audit=moderation.audit_for(flag.question_id),
         staff=staff,
         negative_threshold=NEGATIVE_THRESHOLD,
+        failed_form=form,
+        form_error=error.message if error else None,
+        draft=request.form,
     )
+    return page, (400 if error else 200)
 
 
 @bp.route("/flags/<id:flag_id>/claim", methods=["POST"])
@@ -84,6 +104,7 @@ def claim(flag_id: int):
     assignee_id = bounded_int(request.form.get("assignee_id"), 0)
     assignee = db.session.get(User, assignee_id) if assignee_id else None
     moderation.claim_flag(current_user, moderation.get_flag(flag_id), assignee)
+    db.session.commit()
     flash("Claimed." if assignee is None else "Assigned.", "success")
     return _flag_page(flag_id)
 
@@ -94,6 +115,7 @@ def close(flag_id: int, outcome: str):
     moderation.close_flag(
         current_user, moderation.get_flag(flag_id), status, request.form.get("note", "")
     )
+    db.session.commit()
     flash("Resolved." if outcome == "resolve" else "Dismissed as a false positive.", "success")
     return redirect(url_for(".queue"), code=303)
 
@@ -104,8 +126,8 @@ def take_private(flag_id: int):
     try:
         moderation.take_private(current_user, flag, request.form.get("message", ""))
     except InvalidInput as error:
-        flash(error.message, "error")
-        return _flag_page(flag_id, "#take-private")
+        return _render_flag(flag_id, "take-private", error)
+    db.session.commit()
     flash("Private conversation opened; a public note says the customer was contacted.", "success")
     return _flag_page(flag_id)
 
@@ -116,9 +138,9 @@ def answer(flag_id: int):
     try:
         new = posting.post_answer(current_user, flag.question_id, request.form.get("body", ""))
     except InvalidInput as error:
-        flash(error.message, "error")
-        return _flag_page(flag_id, "#staff-answer")
+        return _render_flag(flag_id, "staff-answer", error)
     moderation.record(current_user, flag, "answered", f"answer:{new.id}")
+    db.session.commit()
     flash("Your answer is posted.", "success")
     return _flag_page(flag_id)
 
@@ -131,6 +153,7 @@ def hide(kind: str, post_id: int, action: str):
     post = _post_or_404(kind, post_id)
     flag = _optional_flag()
     moderation.set_hidden(current_user, post, action == "hide", flag)
+    db.session.commit()
     flash("Hidden from customers." if action == "hide" else "Visible again.", "success")
     return _back(flag, moderation.thread_id_of(post))
 
@@ -140,6 +163,7 @@ def lock(question_id: int, action: str):
     question = _post_or_404("questions", question_id)
     flag = _optional_flag()
     moderation.set_locked(current_user, question, action == "lock", flag)
+    db.session.commit()
     flash("Thread locked." if action == "lock" else "Thread unlocked.", "success")
     return _back(flag, question.id)
 
@@ -155,6 +179,7 @@ def duplicate(question_id: int):
     except InvalidInput as error:
         flash(error.message, "error")
     else:
+        db.session.commit()
         flash("Marked as a duplicate.", "success")
     return _back(flag, question.id)
 
@@ -177,18 +202,28 @@ def _back(flag, question_id: int):
     "/<any(questions, answers, comments):kind>/<id:post_id>/report", methods=["POST"]
 )
 @login_required
-@limiter.limit("10 per hour", key_func=user_or_ip)
+@limiter.limit(lambda: current_app.config["RATELIMIT_REPORT"], key_func=user_or_ip)
 def report(kind: str, post_id: int):
     post = _post_or_404(kind, post_id)
+    if not is_visible_to(current_user, post):
+        abort(404)
     thread = moderation.thread_id_of(post)
     try:
         moderation.report_post(
             current_user, post, request.form.get("reason", ""), request.form.get("text", "")
         )
     except InvalidInput as error:
-        flash(error.message, "error")
-    else:
-        flash("Thank you: a moderator will look at it.", "success")
+        return render_thread(
+            thread,
+            report_draft={
+                "target": f"{kind}-{post.id}",
+                "reason": request.form.get("reason", ""),
+                "text": request.form.get("text", ""),
+                "error": error.message,
+            },
+        )
+    db.session.commit()
+    flash("Thank you: a moderator will look at it.", "success")
     return redirect(url_for("questions.show", question_id=thread), code=303)
 
 
@@ -196,17 +231,21 @@ def report(kind: str, post_id: int):
 @login_required
 def private(question_id: int):
     question = _post_or_404("questions", question_id)
+    refused = False
     if request.method == "POST":
         try:
             moderation.reply_private(current_user, question, request.form.get("message", ""))
         except InvalidInput as error:
             flash(error.message, "error")
+            refused = True
         else:
+            db.session.commit()
             return redirect(url_for(".private", question_id=question.id), code=303)
     messages = moderation.private_messages(current_user, question)
-    return render_template(
+    page = render_template(
         "moderation/private.html",
         question=question,
         messages=messages,
         draft=request.form.get("message", ""),
     )
+    return page, (400 if refused else 200)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from flask import (
     Blueprint,
     abort,
@@ -23,6 +25,7 @@ from ..markup import render_markdown
 from ..models import Answer, Comment, Question
 from ..services import posting, threads
 from ..services.errors import InvalidInput
+from ..services.history import versions_of
 from ..templating import slugify
 from .helpers import attach_error, bounded_int, user_or_ip
 
@@ -79,6 +82,7 @@ def ask():
         except InvalidInput as error:
             attach_error(form, error)
         else:
+            db.session.commit()
             flash("Your question is posted.", "success")
             return redirect(url_for(".show", question_id=question.id, slug=slugify(question.title)))
     status = 400 if form.errors or form.form_errors else 200
@@ -89,58 +93,68 @@ def ask():
 @bp.route("/questions/<id:question_id>/<slug>")
 def show(question_id: int, slug: str | None = None):
     if current_user.is_authenticated or not current_app.config["THREAD_CACHE_SECONDS"]:
-        return _render_thread(question_id)
+        return render_thread(question_id)
     return _render_cached_thread(question_id)
-
-
-# Stands in for the CSRF token in cached thread HTML; each response puts its own token in.
-CSRF_PLACEHOLDER = "__csrf_token_placeholder__"
 
 
 def _render_cached_thread(question_id: int):
     """The thread as every anonymous reader sees it, rendered once per revision of the thread:
-    most readers come from search, and the page then costs one small query."""
+    most readers come from search, and the page then costs one small query.
+
+    The cache keeps the page as pieces around the holes where each reader's CSRF token goes.
+    The holes are found by a random marker made for that one rendering, which no author can
+    have written, so a post's text is never a hole (and never receives a reader's token)."""
     question = threads.thread_header(None, question_id)
     key = f"thread-html:{question.id}:{question.revision}"
-    fragment = cache.get(key)
-    if fragment is None:
+    pieces = cache.get(key)
+    if pieces is None:
         thread = threads.load_thread(None, question_id)
-        fragment = render_template(
-            "questions/_thread.html",
-            **_thread_context(thread),
-            csrf_token=lambda: CSRF_PLACEHOLDER,
-        )
-        cache.set(key, fragment, timeout=current_app.config["THREAD_CACHE_SECONDS"])
+        marker = f"hole-{secrets.token_hex(16)}"
+        pieces = render_template(
+            "questions/_thread.html", **_thread_context(thread), csrf_token=lambda: marker
+        ).split(marker)
+        cache.set(key, pieces, timeout=current_app.config["THREAD_CACHE_SECONDS"])
     return render_template(
         "questions/show.html",
         question=question,
-        thread_html=Markup(fragment.replace(CSRF_PLACEHOLDER, generate_csrf())),
+        thread_html=Markup(generate_csrf().join(pieces)),
     )
 
 
-def _thread_context(thread, answer_form=None, comment_form=None, comment_target=None) -> dict:
+def _thread_context(
+    thread, answer_form=None, comment_form=None, comment_target=None, report_draft=None
+) -> dict:
     return dict(
         thread=thread,
         question=thread.question,
         answer_form=answer_form or AnswerForm(formdata=None),
         comment_form=comment_form,
         comment_target=comment_target,
+        report_draft=report_draft or {},
     )
 
 
-def _render_thread(question_id: int, answer_form=None, comment_form=None, comment_target=None):
+def render_thread(
+    question_id: int,
+    answer_form=None,
+    comment_form=None,
+    comment_target=None,
+    report_draft: dict | None = None,
+):
+    """The thread for the signed-in reader; after a refused form, with its errors and text
+    and status 400."""
     thread = threads.load_thread(current_user, question_id)
-    status = (
-        400
-        if (answer_form and answer_form.errors) or (comment_form and comment_form.errors)
-        else 200
+    failed = (
+        (answer_form and answer_form.errors)
+        or (comment_form and comment_form.errors)
+        or report_draft
     )
     return (
         render_template(
             "questions/show.html",
-            **_thread_context(thread, answer_form, comment_form, comment_target),
+            **_thread_context(thread, answer_form, comment_form, comment_target, report_draft),
         ),
-        status,
+        400 if failed else 200,
     )
 
 
@@ -155,9 +169,10 @@ def answer(question_id: int):
         except InvalidInput as error:
             attach_error(form, error)
         else:
+            db.session.commit()
             flash("Your answer is posted.", "success")
             return redirect(url_for(".show", question_id=question_id) + f"#answer-{new.id}")
-    return _render_thread(question_id, answer_form=form)
+    return render_thread(question_id, answer_form=form)
 
 
 @bp.route("/questions/<id:question_id>/comments", methods=["POST"])
@@ -172,9 +187,10 @@ def comment(question_id: int):
         except InvalidInput as error:
             attach_error(form, error)
         else:
+            db.session.commit()
             return redirect(url_for(".show", question_id=question_id) + f"#comment-{new.id}")
     target = f"answer-{answer_id}" if answer_id else "question"
-    return _render_thread(question_id, comment_form=form, comment_target=target)
+    return render_thread(question_id, comment_form=form, comment_target=target)
 
 
 def _get_or_404(model, post_id: int):
@@ -204,6 +220,7 @@ def edit_question(question_id: int):
         except InvalidInput as error:
             attach_error(form, error)
         else:
+            db.session.commit()
             flash("Your edit is saved; the earlier version is kept.", "success")
             return redirect(url_for(".show", question_id=question.id, slug=slugify(question.title)))
     elif request.method == "GET":
@@ -221,6 +238,7 @@ def _edit_body(model, post_id: int, form_class, save):
         except InvalidInput as error:
             attach_error(form, error)
         else:
+            db.session.commit()
             flash("Your edit is saved; the earlier version is kept.", "success")
             return redirect(url_for(".show", question_id=post.question_id))
     elif request.method == "GET":
@@ -250,14 +268,33 @@ _DELETABLE = {"questions": Question, "answers": Answer, "comments": Comment}
 def delete(kind: str, post_id: int):
     post = _get_or_404(_DELETABLE[kind], post_id)
     posting.delete_post(current_user, post)
+    db.session.commit()
     flash("Deleted. Staff can still see it.", "info")
     if isinstance(post, Question):
         return redirect(url_for(".index"))
     return redirect(url_for(".show", question_id=post.question_id))
 
 
+@bp.route("/history/<any(questions, answers, comments):kind>/<id:post_id>")
+def history(kind: str, post_id: int):
+    """Every version of a post with who and when, and a word diff between them."""
+    post = db.session.get(_DELETABLE[kind], post_id)
+    versions = versions_of(current_user, post)
+    thread = post.id if isinstance(post, Question) else post.question_id
+    anchor = {"questions": "question", "answers": f"answer-{post.id}"}.get(
+        kind, f"comment-{post.id}"
+    )
+    return render_template(
+        "questions/history.html",
+        versions=versions,
+        kind=kind[:-1],
+        back=url_for(".show", question_id=thread) + f"#{anchor}",
+    )
+
+
 @bp.route("/preview", methods=["POST"])
 @login_required
+@limiter.limit(lambda: current_app.config["RATELIMIT_PREVIEW"], key_func=user_or_ip)
 def preview():
     """Live preview for the editors: the same renderer that saves posts."""
     source = request.form.get("body", "")

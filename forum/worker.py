@@ -1,0 +1,167 @@
+"""The worker: consumes the outbox in order, in batches, and does what writes cause elsewhere.
+
+Consumers, each idempotent and keyed by the thread's revision, so that duplicates, retries and
+reordering (several workers on PostgreSQL) are harmless:
+
+- search: index each thread of the batch as the database has it now (`search_sync`);
+- moderation: score new and edited posts and apply the flag rules (`services.moderation`).
+
+Plain database polling rather than a broker (RQ, Dramatiq): the outbox table already is the
+durable queue, written in the same transaction as the change, so a broker would be a second
+copy to keep in step. On PostgreSQL several workers claim rows with FOR UPDATE SKIP LOCKED;
+on SQLite one worker runs. A batch's database effects and its "processed" mark commit
+together; the index write happens before that commit, so a crash between the two only means
+the batch runs again, which the revision check makes harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import DBAPIError
+
+from .extensions import db
+from .models import Answer, Comment, OutboxEvent, Question, utcnow
+from .search_sync import sync_threads
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+MAX_ATTEMPTS = 8  # then the row waits for a person (`flask worker status` lists it)
+KEEP_PROCESSED = timedelta(days=7)
+SCORED = {"question_posted", "answer_posted", "comment_posted", "post_edited"}
+POSTS = {"question": Question, "answer": Answer, "comment": Comment}
+
+
+def _claim(limit: int) -> list[OutboxEvent]:
+    query = (
+        select(OutboxEvent)
+        .where(
+            OutboxEvent.processed_at.is_(None),
+            OutboxEvent.available_at <= utcnow(),
+            OutboxEvent.attempts < MAX_ATTEMPTS,
+        )
+        .order_by(OutboxEvent.id)
+        .limit(limit)
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(db.session.scalars(query))
+
+
+def _consume(rows: list[OutboxEvent]) -> None:
+    from .services.moderation import score_post
+
+    # The index first, while the transaction has only read: on SQLite the write lock is then
+    # held just for the short writes below, not for the index commit too.
+    sync_threads(db.session, [row.question_id for row in rows])
+    for row in rows:
+        if row.kind in SCORED and row.post:
+            kind, _, post_id = row.post.partition(":")
+            post = db.session.get(POSTS[kind], int(post_id))
+            if post is not None and post.deleted_at is None:
+                score_post(post)
+
+
+def process_batch(limit: int = BATCH) -> int:
+    """Claim and consume up to `limit` pending rows; returns how many were claimed. Commits.
+
+    A failing batch is retried row by row, so one bad row cannot hold back the others; a
+    failing row backs off and is retried later."""
+    rows = _claim(limit)
+    if not rows:
+        db.session.rollback()
+        return 0
+    ids = [row.id for row in rows]
+    try:
+        _consume(rows)
+        _mark_processed(ids)
+        db.session.commit()
+    except Exception as error:
+        db.session.rollback()
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            raise  # the database went away: the caller waits and tries again
+        if len(ids) == 1:
+            _fail(ids[0], error)
+        else:
+            for _ in ids:
+                process_batch(1)
+    return len(ids)
+
+
+def _mark_processed(ids: list[int]) -> None:
+    db.session.execute(
+        update(OutboxEvent).where(OutboxEvent.id.in_(ids)).values(processed_at=utcnow())
+    )
+
+
+def _fail(row_id: int, error: Exception) -> None:
+    log.exception("Outbox row %s failed", row_id, exc_info=error)
+    row = db.session.get(OutboxEvent, row_id)
+    row.attempts += 1
+    row.last_error = f"{type(error).__name__}: {error}"[:2000]
+    row.available_at = utcnow() + timedelta(seconds=min(3600, 2**row.attempts))
+    db.session.commit()
+
+
+def drain(limit: int = 100_000) -> int:
+    """Consume everything pending now (tests, commands, the end of an import)."""
+    done = 0
+    while done < limit:
+        claimed = process_batch()
+        if not claimed:
+            break
+        done += claimed
+    return done
+
+
+def purge_processed() -> int:
+    """Drop rows processed more than KEEP_PROCESSED ago. Commits."""
+    gone = db.session.execute(
+        delete(OutboxEvent).where(OutboxEvent.processed_at < utcnow() - KEEP_PROCESSED)
+    ).rowcount
+    db.session.commit()
+    return gone
+
+
+def pending_count() -> int:
+    from sqlalchemy import func
+
+    return db.session.scalar(
+        select(func.count(OutboxEvent.id)).where(OutboxEvent.processed_at.is_(None))
+    )
+
+
+def run(
+    poll: float = 0.1,
+    should_stop: Callable[[], bool] = lambda: False,
+    exit_with_parent: bool = False,
+) -> None:
+    """Consume the outbox until told to stop. When the database goes away it waits, with a
+    growing pause, and carries on when it is back."""
+    parent = os.getppid()
+    pause = poll
+    last_purge = 0.0
+    while not should_stop():
+        if exit_with_parent and os.getppid() != parent:
+            log.info("The process that started the worker is gone; stopping.")
+            return
+        try:
+            claimed = process_batch()
+            if time.monotonic() - last_purge > 3600:
+                purge_processed()
+                last_purge = time.monotonic()
+        except DBAPIError as error:
+            db.session.rollback()
+            log.warning("Database unavailable (%s); retrying in %.1f s", error, pause)
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
+            continue
+        pause = poll
+        if not claimed:
+            time.sleep(poll)

@@ -1,0 +1,359 @@
+"""Faults: the worker and the rebuild killed with SIGKILL, Redis and the database away, many
+writers on one thread. Nothing acknowledged is lost, nothing stale goes unseen, and the
+site recovers by itself."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import func, select
+
+from forum.extensions import db
+from forum.models import Answer, Comment, OutboxEvent, Question, Role, User
+from forum.search_sync import check_drift, get_index, sync_threads
+from forum.services import marks, moderation, posting, votes
+from forum.worker import drain
+from search import parse_query
+
+from .factories import done
+
+PROJECT = Path(__file__).resolve().parents[1]
+NO_DRIFT = {"missing": [], "orphaned": [], "stale": []}
+
+
+def findable(word: str) -> bool:
+    return get_index().search(parse_query(word)).total > 0
+
+
+# The worker keyed by revision ----------------------------------------------------------------
+
+
+def test_out_of_order_and_repeated_changes_leave_the_latest_revision(make):
+    question = make.question(title="Kettle stops boiling halfway")
+    old_copy = db.session.get(Question, question.id).revision
+    done(
+        posting.edit_question(
+            question.author, question, "Kettle stops boiling at night", "y" * 30, ""
+        )
+    )
+    new_copy = db.session.get(Question, question.id).revision
+    assert new_copy > old_copy and get_index().stored_revisions()[question.id] == new_copy
+    # An older copy arriving late (a slow second worker) and the newest one again:
+    from forum.search_sync import thread_documents
+
+    newest, _ = thread_documents(db.session, [question.id])
+    stale = [
+        type(newest[0])(
+            **{**newest[0].__dict__, "title": "Kettle stops boiling halfway", "revision": old_copy}
+        )
+    ]
+    assert get_index().sync(stale, {}) == 0
+    assert get_index().sync(newest, {}) == 1
+    assert get_index().stored_revisions()[question.id] == new_copy
+    assert findable("night") and not get_index().search(parse_query("halfway")).total
+    # Every outbox row of the thread consumed again, twice, in reverse order: still the latest.
+    db.session.execute(sa.update(OutboxEvent).values(processed_at=None))
+    db.session.commit()
+    sync_threads(db.session, [question.id])
+    drain()
+    assert check_drift(repair=False) == NO_DRIFT
+
+
+@pytest.mark.parametrize("change", ["vote", "accept", "hide"])
+def test_check_sees_a_change_as_stale_until_the_worker_runs(runner, make, change):
+    asker, moderator = make.user(), make.user(Role.MODERATOR)
+    question = make.question(author=asker)
+    answer = make.answer(question)
+    assert check_drift(repair=False) == NO_DRIFT
+    if change == "vote":
+        votes.cast_vote(make.user(), answer, "up")
+    elif change == "accept":
+        marks.accept_answer(asker, answer)
+    else:
+        moderation.set_hidden(moderator, question, True)
+    db.session.commit()
+    report = check_drift(repair=False)
+    assert report[("orphaned" if change == "hide" else "stale")] == [question.id]
+    result = runner.invoke(args=["search", "check", "--no-repair"])
+    assert result.exit_code != 0 and "repairs them" in result.output
+    drain()
+    assert check_drift(repair=False) == NO_DRIFT
+    assert runner.invoke(args=["search", "check", "--no-repair"]).exit_code == 0
+
+
+# SIGKILL ---------------------------------------------------------------------------------------
+
+
+def flask_env(app) -> dict:
+    return {
+        **os.environ,
+        "FLASK_APP": "forum:create_app",
+        "FORUM_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "FORUM_SEARCH_INDEX": app.config["SEARCH_INDEX_DIR"],
+        "FORUM_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+    }
+
+
+def flask(app, *args: str, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", *args],
+        cwd=PROJECT,
+        env=flask_env(app),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **kwargs,
+    )
+
+
+def write_lock_is_free(app) -> bool:
+    """No process, dead or alive, keeps the index's write lock once this process's own
+    background merge (started by the drain above) has finished."""
+    index = get_index()
+    index.wait_for_merges()
+    index._follow()
+    writer = index._index.writer(timeout=0.5)
+    writer.cancel()
+    return True
+
+
+def test_a_worker_killed_at_random_points_loses_nothing(app, make):
+    users = [make.user() for _ in range(4)]
+    product = make.product()
+    ids = [u.id for u in users]
+    stop = threading.Event()
+    acknowledged: list[str] = []
+
+    def customers_keep_posting():
+        with app.app_context():
+            n = 0
+            while not stop.is_set():
+                n += 1
+                user = db.session.get(User, ids[n % len(ids)])
+                word = f"zq{n}x"
+                try:
+                    if n % 3 == 0 or not acknowledged:
+                        posting.ask_question(user, product.id, f"Question {word} here", "b" * 30)
+                    else:
+                        question = db.session.scalars(
+                            select(Question.id).order_by(Question.id.desc())
+                        ).first()
+                        posting.post_answer(user, question, f"Answer with {word} in it")
+                    db.session.commit()
+                    acknowledged.append(word)
+                except Exception:  # noqa: BLE001 - a refused write is not acknowledged
+                    db.session.rollback()
+                time.sleep(0.02)
+            db.session.remove()
+
+    writer = threading.Thread(target=customers_keep_posting)
+    writer.start()
+    rng = random.Random(12)
+    kills = 0
+    try:
+        for _ in range(20):
+            worker = flask(app, "worker", "--poll", "0.02")
+            time.sleep(rng.uniform(0.8, 2.0))  # past start-up, somewhere in its work
+            worker.send_signal(signal.SIGKILL)
+            worker.communicate(timeout=10)
+            kills += 1
+    finally:
+        stop.set()
+        writer.join(timeout=30)
+    assert kills == 20 and len(acknowledged) > 20
+    db.session.expire_all()
+    drain()
+    assert check_drift(repair=False) == NO_DRIFT
+    assert write_lock_is_free(app)
+    missing = [w for w in acknowledged if not findable(w)]
+    assert missing == []
+
+
+def make_threads(app, count: int) -> None:
+    """Many threads quickly (straight into the tables), for a rebuild that takes a while."""
+    from forum.models import Product
+
+    user = User(email="bulk@example.com", display_name="Bulk", password_hash="x", role="customer")
+    product = Product(name="Bulk", slug="bulk", description="")
+    db.session.add_all([user, product])
+    db.session.flush()
+    words = "router kettle printer headset charger bulb speaker camera battery screen".split()
+    db.session.execute(
+        sa.insert(Question),
+        [
+            {
+                "product_id": product.id,
+                "author_id": user.id,
+                "title": f"{words[i % 10]} problem number {i} after the update",
+                "body_source": f"{words[(i * 7) % 10]} " * 80,
+                "body_html": f"<p>{words[(i * 7) % 10]} stopped working {i}</p>" * 20,
+                "excerpt": "",
+                "revision": 1,
+            }
+            for i in range(count)
+        ],
+    )
+    db.session.commit()
+
+
+def test_a_killed_rebuild_leaves_the_old_index_serving_and_no_process_behind(app, make):
+    make_threads(app, 4000)
+    from forum.search_sync import all_thread_ids, iter_all_documents
+
+    ids = all_thread_ids(db.session)
+    get_index().rebuild(iter_all_documents(db.session, ids))
+    before = get_index().search(parse_query("router")).total
+    assert before > 0
+    rebuild = flask(app, "search", "reindex", "--procs", "2")
+    children: list[psutil.Process] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(children) < 2:
+        children = psutil.Process(rebuild.pid).children(recursive=True)
+        time.sleep(0.05)
+    assert children, "the rebuild started no helper processes"
+    rebuild.send_signal(signal.SIGKILL)
+    rebuild.communicate(timeout=10)
+    gone, alive = psutil.wait_procs(children, timeout=10)
+    assert alive == []
+    assert get_index().search(parse_query("router")).total == before
+    assert write_lock_is_free(app)
+    assert check_drift(repair=False) == NO_DRIFT
+    # A later rebuild finishes and clears away what the killed one left.
+    finished = flask(app, "search", "reindex", "--procs", "2")
+    output, _ = finished.communicate(timeout=300)
+    assert finished.returncode == 0, output
+    assert len(list(Path(app.config["SEARCH_INDEX_DIR"]).glob("gen-*"))) == 1
+    assert get_index().search(parse_query("router")).total == before
+
+
+def test_searches_answer_during_a_rebuild(app, make):
+    make_threads(app, 1500)
+    from forum.search_sync import all_thread_ids, iter_all_documents
+
+    ids = all_thread_ids(db.session)
+    get_index().rebuild(iter_all_documents(db.session, ids))  # the live index
+    counts: list[int] = []
+    done_building = threading.Event()
+
+    def rebuild():
+        with app.app_context():
+            get_index().rebuild(iter_all_documents(db.session, list(ids)))
+            db.session.remove()
+        done_building.set()
+
+    builder = threading.Thread(target=rebuild)
+    builder.start()
+    while not done_building.is_set():
+        counts.append(get_index().search(parse_query("kettle")).total)
+        time.sleep(0.01)
+    builder.join()
+    counts.append(get_index().search(parse_query("kettle")).total)
+    assert len(counts) > 3 and min(counts) > 0
+
+
+# Redis and the database away -------------------------------------------------------------------
+
+
+@pytest.fixture
+def redis_away(app_config):
+    app_config["CACHE_TYPE"] = "forum.caching.ResilientRedisCache"
+    app_config["CACHE_REDIS_URL"] = "redis://127.0.0.1:1/1"  # nothing listens there
+    app_config["CACHE_OPTIONS"] = {"socket_timeout": 0.25, "socket_connect_timeout": 0.25}
+    app_config["RATELIMIT_STORAGE_URI"] = "redis://127.0.0.1:1"
+    app_config["RATELIMIT_LOGIN"] = "20 per minute"
+
+
+def test_with_redis_away_pages_and_posts_still_work(redis_away, client, auth, make):
+    question = make.question(title="Speaker will not pair with my phone")
+    assert client.get("/").status_code == 200
+    assert "Speaker will not pair" in client.get(f"/questions/{question.id}").get_data(as_text=True)
+    assert auth.login(make.user().email).status_code == 302
+    posted = auth.post(
+        f"/questions/{question.id}/answers", {"body": "Forget the device first, then pair."}
+    )
+    assert posted.status_code == 302
+    assert "Forget the device first" in client.get(f"/questions/{question.id}").get_data(
+        as_text=True
+    )
+
+
+def test_with_the_database_away_pages_say_503_with_retry_after(app_config):
+    from forum import create_app
+
+    app = create_app(
+        {**app_config, "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://postgres@127.0.0.1:1/gone"}
+    )
+    client = app.test_client()
+    for url in ("/", "/questions/1", "/search?q=router"):
+        response = client.get(url)
+        assert response.status_code == 503, url
+        assert response.headers["Retry-After"] == "30"
+        page = response.get_data(as_text=True)
+        assert "Back in a moment" in page and "Crowd Answers" in page  # the site's layout
+    as_json = client.get("/questions/1", headers={"Accept": "application/json"})
+    assert as_json.status_code == 503 and as_json.get_json()["error"]["status"] == 503
+    with app.app_context():
+        db.engine.dispose()
+
+
+# Many writers on one thread ---------------------------------------------------------------------
+
+
+def test_eight_writers_on_one_thread_then_every_post_is_findable(app, make):
+    question = make.question(title="Busy thread about the hub firmware")
+    writers = [make.user() for _ in range(8)]
+    ids, thread = [w.id for w in writers], question.id
+    acknowledged: list[str] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + 4
+
+    def write(i):
+        with app.app_context():
+            n = 0
+            while time.monotonic() < deadline:
+                n += 1
+                word = f"w{i}n{n}q"
+                user = db.session.get(User, ids[i])
+                try:
+                    if n % 2:
+                        posting.post_comment(user, thread, f"Comment {word}")
+                    else:
+                        posting.post_answer(user, thread, f"Answer with {word} inside")
+                    db.session.commit()
+                    with lock:
+                        acknowledged.append(word)
+                except Exception:  # noqa: BLE001 - not acknowledged, so not expected
+                    db.session.rollback()
+            db.session.remove()
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(acknowledged) >= 16
+    drain()
+    assert check_drift(repair=False) == NO_DRIFT
+    text_counts = (
+        db.session.execute(
+            select(func.count(Answer.id)).where(Answer.question_id == thread)
+        ).scalar()
+        + db.session.execute(
+            select(func.count(Comment.id)).where(Comment.question_id == thread)
+        ).scalar()
+    )
+    assert text_counts == len(acknowledged)
+    hits = get_index().search(parse_query("busy hub firmware")).hits
+    assert hits and hits[0].id == thread
+    missing = [w for w in acknowledged if not findable(w)]
+    assert missing == []
