@@ -65,6 +65,13 @@ def check_rate_limits(settings: dict) -> None:
             )
 
 
+def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name, "").strip() or default
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)} (got {value!r})")
+    return value
+
+
 def _flag(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     return default if value is None else value.strip().lower() not in ("0", "false", "no", "")
@@ -163,4 +170,29 @@ def load(env: str | None = None) -> dict:
             h.strip() for h in os.environ.get("FORUM_IMAGE_HOSTS", "").split(",") if h.strip()
         ],
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        # Notifications and mail. Links in mail point at SITE_URL (the worker has no request).
+        "SITE_NAME": os.environ.get("FORUM_SITE_NAME", "Crowd Answers"),
+        "SITE_URL": os.environ.get("FORUM_SITE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # smtp: the server below; file: one .eml per message in MAIL_DIR (development);
+        # console: printed to the worker's log; off: nothing is sent.
+        "MAIL_BACKEND": _choice("FORUM_MAIL_BACKEND", "file", ("smtp", "file", "console", "off")),
+        "MAIL_HOST": os.environ.get("FORUM_MAIL_HOST", "127.0.0.1"),
+        "MAIL_PORT": _number("FORUM_MAIL_PORT", 25, int, low=1, high=65535),
+        "MAIL_USERNAME": os.environ.get("FORUM_MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": os.environ.get("FORUM_MAIL_PASSWORD", ""),
+        "MAIL_STARTTLS": _flag("FORUM_MAIL_STARTTLS", False),
+        "MAIL_FROM": os.environ.get("FORUM_MAIL_FROM", "Crowd Answers <no-reply@localhost>"),
+        "MAIL_DIR": os.environ.get("FORUM_MAIL_DIR", str(instance / "mail")),
+        # At most one mail per thread per person in this many minutes; the rest waits for
+        # the digest, which goes at most once per DIGEST_HOURS.
+        "MAIL_THREAD_PAUSE_MINUTES": _number(
+            "FORUM_MAIL_THREAD_PAUSE_MINUTES", 30, int, low=0, high=7 * 1440
+        ),
+        "DIGEST_HOURS": _number("FORUM_DIGEST_HOURS", 24, float, low=0.01, high=24 * 31),
+        # "Did this solve it?": this many days after the first answer with none accepted.
+        "NUDGE_DAYS": _number("FORUM_NUDGE_DAYS", 3, float, low=0.001, high=365),
+        # How long the signed one-click links in mail work.
+        "MAIL_LINK_DAYS": _number("FORUM_MAIL_LINK_DAYS", 14, int, low=1, high=365),
+        # How often an open page asks for the unread count (seconds).
+        "BELL_SECONDS": _number("FORUM_BELL_SECONDS", 30, int, low=1, high=3600),
     }

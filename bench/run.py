@@ -239,17 +239,37 @@ def load_pages(database_url, index_dir, corpus, queries, post_threads, seconds, 
         token = poster.csrf_token("/")
         script = load.lua_post_answers(post_threads, poster.cookie_header(), token)
         click.echo(f"  wrk {seconds}s  post answer          /questions/<id>/answers")
+        posting_began = datetime.now(UTC)
         results["post answer"] = load.run_wrk(
             server.base, "post answer", f"/questions/{post_threads[0]}/answers", seconds,
             connections, script,
         )
+        posting_ended = datetime.now(UTC)
         click.echo("  answer posted → findable by search, right after the posting load (100)")
         findable = answer_to_findable(server.base, poster, post_threads, 100)
         backlog = worker_catch_up(database_url)
         click.echo(f"  worker caught up {backlog:.1f} s after that; findable on a quiet site (100)")
         quiet = answer_to_findable(server.base, poster, post_threads, 100)
         memory = server.peak_memory_mb()
-    return results, (findable, quiet, backlog), memory
+    told = notification_delays(database_url, posting_began, posting_ended)
+    return results, (findable, quiet, backlog, told), memory
+
+
+def notification_delays(database_url: str, began: datetime, ended: datetime) -> list[float]:
+    """For each answer posted during the posting load: milliseconds from its commit to the
+    asker's notification row (the worker's insert), from the database's own timestamps.
+    An answer whose asker was never told counts as ten minutes, so a loss cannot hide."""
+    path = database_url.removeprefix("sqlite:///")
+    naive = "%Y-%m-%d %H:%M:%S.%f"
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(
+            "SELECT (julianday(n.created_at) - julianday(a.created_at)) * 86400000.0 "
+            "FROM answers a JOIN questions q ON q.id = a.question_id "
+            "LEFT JOIN notifications n ON n.post = 'answer:' || a.id AND n.kind = 'answer' "
+            "WHERE a.created_at BETWEEN ? AND ? AND a.author_id <> q.author_id",
+            (began.strftime(naive), ended.strftime(naive)),
+        ).fetchall()
+    return [600_000.0 if delay is None else delay for (delay,) in rows]
 
 
 def worker_catch_up(database_url: str, limit: float = 300) -> float:
@@ -360,7 +380,8 @@ def main() -> None:
                        / ceiling.requests_per_second)
     w50, f50 = statistics.median(whoosh), statistics.median(fts)
     w99 = percentile(whoosh, 99)
-    findable, quiet, backlog = findable
+    findable, quiet, backlog, told = findable
+    told99 = percentile(told, 99) if told else float("nan")
     find99 = percentile(findable, 99)
     quiet99 = percentile(quiet, 99)
     constant = (sql["thread, 1 answer"] == sql["thread, 30 answers"]
@@ -385,6 +406,10 @@ def main() -> None:
                "ms"),
         Figure("answer → findable p99, right after 20 s of posting", find99, "ms"),
         Figure("worker backlog left after that, drained in", backlog * 1000, "ms"),
+        Figure(f"answer → asker notified (in-app) p50, under the posting load ({len(told)})",
+               statistics.median(told) if told else float("nan"), "ms"),
+        Figure("answer → asker notified (in-app) p99, under the posting load", told99, "ms",
+               "≤ 1000", told99 <= 1000),
         Figure("answer → findable p50, quiet site", statistics.median(quiet), "ms"),
         Figure("answer → findable p99, quiet site", quiet99, "ms", "≤ 1000", quiet99 <= 1000),
         Figure("import of the 4 dumps", imported.posts_per_second, "posts/s", "≥ 1,000",

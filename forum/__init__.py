@@ -75,7 +75,7 @@ def _register_blueprints(app: Flask) -> None:
     from .views.helpers import IdConverter
 
     app.url_map.converters["id"] = IdConverter
-    from .views import accounts, marks, moderation, questions, search_page
+    from .views import accounts, marks, moderation, notifications, people, questions, search_page
 
     app.register_blueprint(accounts.bp)
     app.register_blueprint(questions.bp)
@@ -83,6 +83,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(search_page.bp)
     app.register_blueprint(moderation.bp)
     app.register_blueprint(moderation.customer_bp)
+    app.register_blueprint(notifications.bp)
+    app.register_blueprint(people.bp)
     register_error_handlers(app)
 
 
@@ -109,6 +111,18 @@ def _register_template_helpers(app: Flask) -> None:
 
         if permissions.can_moderate(current_user):
             return {"urgent_flags": urgent_count()}
+        return {}
+
+    @app.context_processor
+    def bell():
+        """The signed-in reader's unread count for the header (one indexed COUNT query);
+        pages keep it fresh by asking /notifications/count."""
+        from flask_login import current_user
+
+        from .services.notifications import unread_count
+
+        if current_user.is_authenticated:
+            return {"unread_notifications": unread_count(current_user.id)}
         return {}
 
 

@@ -24,7 +24,8 @@ moderation_cli = AppGroup("moderation", help="Flags and sentiment.")
 @click.pass_context
 @with_appcontext
 def worker_cli(ctx: click.Context, poll: float, exit_with_parent: bool) -> None:
-    """Consume the outbox until stopped (SIGTERM or Ctrl-C): indexing, sentiment, flags."""
+    """Consume the outbox until stopped (SIGTERM or Ctrl-C): indexing, sentiment, flags,
+    notifications and mail."""
     if ctx.invoked_subcommand is not None:
         return
     import signal
@@ -46,6 +47,18 @@ def worker_drain() -> None:
     from .worker import drain
 
     click.echo(f"Processed {drain()} outbox rows.")
+
+
+@worker_cli.command("tick")
+def worker_tick() -> None:
+    """Run the timed jobs once (nudges, digests) and send the mail that is due."""
+    from .worker import send_mail, timed_jobs
+
+    done = timed_jobs()
+    click.echo(
+        f"Nudged {done['nudged']} askers, sent {done['digests']} digests "
+        f"and {send_mail()} notification mails."
+    )
 
 
 @worker_cli.command("status")

@@ -70,6 +70,8 @@ class User(UserMixin, db.Model):
     # Imported authors keep a link to their original profile for attribution.
     source_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     source_url: Mapped[str | None] = mapped_column(String(300))
+    # When the last digest of notifications was mailed to this person.
+    digest_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # The sign-in this request came with (set by the user loader, or at sign-in): Flask-Login
     # keeps get_id() in the session and the remember-me cookie, so both name the sign-in and
@@ -86,6 +88,11 @@ class User(UserMixin, db.Model):
     @property
     def is_staff(self) -> bool:
         return self.role in (Role.STAFF, Role.MODERATOR, Role.ADMIN)
+
+    @property
+    def mention_name(self) -> str:
+        """How others mention this person: @ and the display name without spaces."""
+        return self.display_name.replace(" ", "")
 
     @property
     def is_moderator(self) -> bool:
@@ -485,3 +492,140 @@ class OutboxEvent(db.Model):
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Words for the people told about it (a moderator's reason for hiding a post).
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+# Mentions are written as @ and the display name without spaces ("@AliceSmith"); this index
+# finds the person without reading every account.
+MENTION_NAME = func.lower(func.replace(User.display_name, " ", ""))
+Index("ix_users_mention_name", MENTION_NAME)
+
+
+class NotificationKind(enum.StrEnum):
+    ANSWER = "answer"  # an answer on my question
+    COMMENT = "comment"  # a comment on my post
+    ACCEPTED = "accepted"  # my answer accepted
+    VERIFIED = "verified"  # my answer verified by staff
+    STAFF_ANSWER = "staff_answer"  # staff answered a thread I watch
+    VERIFIED_WATCHED = "verified_watched"  # an answer verified in a thread I watch
+    MENTION = "mention"
+    PRIVATE_MESSAGE = "private_message"
+    POST_HIDDEN = "post_hidden"
+    POST_RESTORED = "post_restored"
+    NEW_QUESTION = "new_question"  # in a product or tag I follow
+    NUDGE = "nudge"  # "Did this solve it?"
+
+
+class Delivery(enum.StrEnum):
+    INSTANT = "instant"
+    DIGEST = "digest"
+    OFF = "off"
+
+
+class MailState(enum.StrEnum):
+    PENDING = "pending"  # to be sent now
+    DIGEST = "digest"  # waits for the next digest
+    SENT = "sent"
+    NONE = "none"  # not mailed (preference off, or read before it went)
+
+
+class Notification(db.Model):
+    """Something that happened that one person should hear about: in the inbox, and by mail
+    as their preferences say. `key` names the cause ("outbox:123", "nudge:45"), so that one
+    change yields at most one notification per person, however often the worker runs."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("user_id", "key", name="uq_notifications_user_key"),
+        Index("ix_notifications_inbox", "user_id", "read_at", "id"),
+        Index("ix_notifications_mail", "email_state", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), index=True
+    )
+    key: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(24))
+    post: Mapped[str | None] = mapped_column(String(40))  # "answer:7"
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    detail: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    email_state: Mapped[str] = mapped_column(String(8), default=MailState.NONE.value)
+    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    question: Mapped[Question] = relationship()
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class WatchLevel(enum.StrEnum):
+    WATCHING = "watching"
+    MUTED = "muted"
+
+
+class Watch(db.Model):
+    """A person's choice about one thread: watching it (asked, answered, commented, or chose
+    to) or muted. No row: neither."""
+
+    __tablename__ = "watches"
+    __table_args__ = (UniqueConstraint("user_id", "question_id", name="uq_watches_user_question"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), index=True
+    )
+    level: Mapped[str] = mapped_column(String(8), default=WatchLevel.WATCHING.value)
+    reason: Mapped[str] = mapped_column(String(12), default="chose")  # asked, answered, ...
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Follow(db.Model):
+    """A person following a product or a tag: told of new questions there."""
+
+    __tablename__ = "follows"
+    __table_args__ = (
+        UniqueConstraint("user_id", "product_id", name="uq_follows_user_product"),
+        UniqueConstraint("user_id", "tag_id", name="uq_follows_user_tag"),
+        CheckConstraint("(product_id IS NULL) <> (tag_id IS NULL)", name="one_target"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    product_id: Mapped[int | None] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), index=True
+    )
+    tag_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tags.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MailPreference(db.Model):
+    """How one person wants mail about one group of notifications; no row: the default."""
+
+    __tablename__ = "mail_preferences"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    topic: Mapped[str] = mapped_column(String(16), primary_key=True)
+    delivery: Mapped[str] = mapped_column(String(8))
+
+
+class Nudge(db.Model):
+    """The one "Did this solve it?" message a question's asker gets; the row makes it one."""
+
+    __tablename__ = "nudges"
+
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # "still need help": when the asker asked for staff from the nudge.
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -19,11 +19,23 @@ from .thread_changes import touch_thread
 EVENTS = "outbox_events"
 
 
-def emit(kind: str, question_id: int, post: str | None = None, actor_id: int | None = None):
+def emit(
+    kind: str,
+    question_id: int,
+    post: str | None = None,
+    actor_id: int | None = None,
+    detail: str | None = None,
+):
     """Record that `kind` happened in thread `question_id` in the current transaction."""
     session = db.session()
     session.info.setdefault(EVENTS, []).append(
-        {"kind": kind, "question_id": question_id, "post": post, "actor_id": actor_id}
+        {
+            "kind": kind,
+            "question_id": question_id,
+            "post": post,
+            "actor_id": actor_id,
+            "detail": detail,
+        }
     )
     touch_thread(session, question_id)
 
@@ -46,7 +58,8 @@ def write_rows(session: Session, changed: list[int]) -> None:
     ]
     told = {row["question_id"] for row in rows}
     rows += [
-        {"kind": "changed", "question_id": i, "post": None, "actor_id": None, "revision": r}
+        {"kind": "changed", "question_id": i, "post": None, "actor_id": None, "detail": None}
+        | {"revision": r}
         for i, r in revisions.items()
         if i not in told
     ]

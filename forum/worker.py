@@ -4,7 +4,12 @@ Consumers, each idempotent and keyed by the thread's revision, so that duplicate
 reordering (several workers on PostgreSQL) are harmless:
 
 - search: index each thread of the batch as the database has it now (`search_sync`);
-- moderation: score new and edited posts and apply the flag rules (`services.moderation`).
+- moderation: score new and edited posts and apply the flag rules (`services.moderation`);
+- notifications: tell the people concerned (`services.notifications`), one per person and
+  row, however often the row runs.
+
+Between batches it sends the mail that is due (`forum.mail`), and once a minute it runs the
+timed jobs: digests and the asker's "Did this solve it?" nudge (`services.nudges`).
 
 Plain database polling rather than a broker (RQ, Dramatiq): the outbox table already is the
 durable queue, written in the same transaction as the change, so a broker would be a second
@@ -56,6 +61,7 @@ def _claim(limit: int) -> list[OutboxEvent]:
 
 def _consume(rows: list[OutboxEvent]) -> None:
     from .services.moderation import score_post
+    from .services.notifications import deliver
 
     # The index first, while the transaction has only read: on SQLite the write lock is then
     # held just for the short writes below, not for the index commit too.
@@ -66,6 +72,7 @@ def _consume(rows: list[OutboxEvent]) -> None:
             post = db.session.get(POSTS[kind], int(post_id))
             if post is not None and post.deleted_at is None:
                 score_post(post)
+    deliver(rows)
 
 
 def process_batch(limit: int = BATCH) -> int:
@@ -120,6 +127,34 @@ def drain(limit: int = 100_000) -> int:
     return done
 
 
+def timed_jobs(now=None) -> dict[str, int]:
+    """The jobs that run by the clock, not by the outbox. Commits."""
+    from . import mail
+    from .services import nudges
+
+    nudged = nudges.scan(now)
+    db.session.commit()
+    return {"nudged": nudged, "digests": mail.send_digests(now)}
+
+
+def send_mail() -> int:
+    from . import mail
+
+    return mail.send_pending()
+
+
+def _carry_on(job: Callable[[], object]) -> None:
+    """Run a side job; a bug in it is logged, and the outbox keeps being consumed. The
+    database going away is left to the caller, which waits for it."""
+    try:
+        job()
+    except DBAPIError:
+        raise
+    except Exception:
+        db.session.rollback()
+        log.exception("%s failed; carrying on", getattr(job, "__name__", job))
+
+
 def purge_processed() -> int:
     """Drop rows processed more than KEEP_PROCESSED ago. Commits."""
     gone = db.session.execute(
@@ -147,12 +182,17 @@ def run(
     parent = os.getppid()
     pause = poll
     last_purge = 0.0
+    last_timed = 0.0
     while not should_stop():
         if exit_with_parent and os.getppid() != parent:
             log.info("The process that started the worker is gone; stopping.")
             return
         try:
             claimed = process_batch()
+            _carry_on(send_mail)
+            if time.monotonic() - last_timed > 60:
+                _carry_on(timed_jobs)
+                last_timed = time.monotonic()
             if time.monotonic() - last_purge > 3600:
                 purge_processed()
                 last_purge = time.monotonic()

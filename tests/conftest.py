@@ -103,6 +103,7 @@ def app_config(_schema, tmp_path) -> dict:
         **TEST_CONFIG,
         "SQLALCHEMY_DATABASE_URI": _schema,
         "SEARCH_INDEX_DIR": str(tmp_path / "index"),
+        "MAIL_DIR": str(tmp_path / "mail"),
     }
 
 

@@ -38,6 +38,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..outbox import emit
 from ..permissions import can_moderate, is_visible_to
 from ..thread_changes import touch_thread
 from .errors import InvalidInput, NotFound, PermissionDenied
@@ -388,6 +389,27 @@ def set_hidden(staff: User, post: Post, hidden: bool, flag: Flag | None = None) 
     _audit(thread_id_of(post), staff, "hidden" if hidden else "unhidden", flag, post_key(post))
     if not hidden and isinstance(post, Answer):
         restore_marks(db.session, post)
+    emit(
+        "post_hidden" if hidden else "post_restored",
+        thread_id_of(post),
+        post_key(post),
+        staff.id,
+        detail=_hidden_reason(flag) if hidden else None,
+    )
+
+
+HIDDEN_REASONS = {
+    FlagKind.SPAM.value: "It looks like spam.",
+    FlagKind.REPORT.value: "Other members reported it.",
+    FlagKind.NEGATIVE.value: "It is under review for its tone.",
+}
+
+
+def _hidden_reason(flag: Flag | None) -> str:
+    """What the author is told: the kind of concern, never the reporters or their words."""
+    if flag is None:
+        return "A moderator hid it pending review."
+    return HIDDEN_REASONS.get(flag.kind, "A moderator hid it pending review.")
 
 
 def set_locked(staff: User, question: Question, locked: bool, flag: Flag | None = None) -> None:
@@ -476,6 +498,8 @@ def _add_private_message(question: Question, author: User, message: str) -> Priv
         body_html=render_markdown(message),
     )
     db.session.add(private)
+    db.session.flush()
+    emit("private_message", question.id, f"private:{private.id}", author.id)
     return private
 
 

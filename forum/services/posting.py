@@ -16,6 +16,7 @@ from ..models import Answer, Comment, Product, Question, Revision, Tag, User, ut
 from ..outbox import emit
 from ..permissions import can_delete, can_edit, can_moderate, can_post, is_visible_to
 from .errors import InvalidInput, NotFound, PermissionDenied
+from .watching import watch_automatically
 
 TITLE_LENGTH = (10, 200)
 BODY_LENGTH = (20, 30000)
@@ -93,6 +94,7 @@ def ask_question(author: User, product_id: int, title: str, body: str, tags: str
     db.session.add(question)
     db.session.flush()
     emit("question_posted", question.id, f"question:{question.id}", author.id)
+    watch_automatically(author, question.id, "asked")
     return question
 
 
@@ -126,6 +128,7 @@ def post_answer(author: User, question_id: int, body: str) -> Answer:
     )
     db.session.flush()
     emit("answer_posted", question.id, f"answer:{answer.id}", author.id)
+    watch_automatically(author, question.id, "answered")
     return answer
 
 
@@ -160,6 +163,7 @@ def post_comment(
     )
     db.session.flush()
     emit("comment_posted", question.id, f"comment:{comment.id}", author.id)
+    watch_automatically(author, question.id, "commented")
     return comment
 
 

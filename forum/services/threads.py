@@ -98,7 +98,7 @@ def list_questions(viewer: User | None, filters: ListFilters, per_page: int) -> 
         select(Question)
         .options(
             load_only(*LIST_COLUMNS),
-            joinedload(Question.author).load_only(User.display_name),
+            joinedload(Question.author).load_only(User.display_name, User.role),
             joinedload(Question.product).load_only(Product.name, Product.slug),
             selectinload(Question.tags),
         )
@@ -246,3 +246,7 @@ def _private_visible(viewer: User | None, question: Question) -> bool:
         )
         is not None
     )
+
+
+def find_tag(name: str) -> Tag | None:
+    return db.session.scalar(select(Tag).where(Tag.name == name.strip().lower()))

@@ -23,7 +23,7 @@ from ..extensions import cache, db, limiter
 from ..forms import AnswerForm, CommentForm, EditQuestionForm, QuestionForm
 from ..markup import render_markdown
 from ..models import Answer, Comment, Question
-from ..services import posting, threads
+from ..services import posting, threads, watching
 from ..services.errors import InvalidInput
 from ..services.history import versions_of
 from ..templating import slugify
@@ -54,9 +54,35 @@ def index():
         page=_int_arg("page"),
     )
     page = threads.list_questions(current_user, filters, current_app.config["QUESTIONS_PER_PAGE"])
+    products = threads.all_products()
     return render_template(
-        "questions/index.html", page=page, filters=filters, products=threads.all_products()
+        "questions/index.html",
+        page=page,
+        filters=filters,
+        products=products,
+        follow=_follow_target(filters, products),
     )
+
+
+def _follow_target(filters, products) -> dict | None:
+    """The product or tag this list is narrowed to, for its Follow button (signed in only)."""
+    if not current_user.is_authenticated or not (filters.product or filters.tag):
+        return None
+    if filters.tag:
+        tag = threads.find_tag(filters.tag)
+        target = ("tags", tag.id, f"“{tag.name}”") if tag else None
+    else:
+        product = next((p for p in products if p.slug == filters.product), None)
+        target = ("products", product.id, product.name) if product else None
+    if target is None:
+        return None
+    kind, target_id, name = target
+    return {
+        "kind": kind,
+        "id": target_id,
+        "name": name,
+        "following": watching.is_following(current_user, kind, target_id),
+    }
 
 
 def _question_form() -> QuestionForm:
@@ -153,6 +179,7 @@ def render_thread(
         render_template(
             "questions/show.html",
             **_thread_context(thread, answer_form, comment_form, comment_target, report_draft),
+            watch_level=watching.watch_level(current_user, question_id),
         ),
         400 if failed else 200,
     )

@@ -94,4 +94,75 @@
     form.querySelector('[value="up"]').setAttribute("aria-pressed", String(data.my_vote === 1));
     form.querySelector('[value="down"]').setAttribute("aria-pressed", String(data.my_vote === -1));
   });
+  // The bell: the unread count without a page load. One small request per interval, only
+  // while the page is visible, revalidated by ETag (304 when nothing changed); refreshed at
+  // once when the reader comes back to the tab.
+  const bell = document.querySelector("[data-count-url]");
+  if (bell) {
+    const counter = bell.querySelector(".bell-count");
+    const seconds = Number(bell.dataset.seconds) || 30;
+    const refresh = async () => {
+      if (document.hidden) return;
+      try {
+        const response = await fetch(bell.dataset.countUrl, { headers: { Accept: "application/json" } });
+        if (!response.ok) return;
+        const { unread } = await response.json();
+        counter.textContent = String(unread);
+        counter.classList.toggle("empty", unread === 0);
+        bell.setAttribute("aria-label", `Notifications, ${unread} unread`);
+      } catch (err) { /* offline: keep the last count */ }
+    };
+    setInterval(refresh, seconds * 1000);
+    document.addEventListener("visibilitychange", refresh);
+  }
+
+  // @mentions: suggest people while typing "@na" in a post or comment.
+  let mentionBox = null;
+  const closeMentions = () => { if (mentionBox) { mentionBox.remove(); mentionBox = null; } };
+  const mentionAt = (textarea) => {
+    const before = textarea.value.slice(0, textarea.selectionStart);
+    const match = /(^|[\s(])@([\w.\-]{1,40})$/.exec(before);
+    return match ? { prefix: match[2], start: before.length - match[2].length - 1 } : null;
+  };
+  const insertMention = (textarea, found, person) => {
+    const after = textarea.value.slice(textarea.selectionStart);
+    const text = `${textarea.value.slice(0, found.start)}@${person.mention} `;
+    textarea.value = text + after;
+    textarea.focus();
+    textarea.setSelectionRange(text.length, text.length);
+    textarea.dispatchEvent(new Event("input"));
+    closeMentions();
+  };
+  const suggestMentions = debounce(async (textarea) => {
+    const found = mentionAt(textarea);
+    if (!found || found.prefix.length < 2) { closeMentions(); return; }
+    let people = [];
+    try {
+      const response = await fetch(`/mentions?q=${encodeURIComponent(found.prefix)}`, { headers: { Accept: "application/json" } });
+      if (!response.ok) return;
+      ({ people } = await response.json());
+    } catch (err) { return; }
+    closeMentions();
+    if (!people.length) return;
+    mentionBox = document.createElement("ul");
+    mentionBox.className = "mention-list";
+    mentionBox.setAttribute("role", "listbox");
+    mentionBox.setAttribute("aria-label", "People to mention");
+    for (const person of people) {
+      const item = document.createElement("li");
+      const choose = document.createElement("button");
+      choose.type = "button";
+      choose.textContent = `@${person.mention}`; // text, never HTML
+      if (person.name !== person.mention) choose.title = person.name;
+      choose.addEventListener("click", () => insertMention(textarea, found, person));
+      item.setAttribute("role", "option");
+      item.append(choose);
+      mentionBox.append(item);
+    }
+    textarea.insertAdjacentElement("afterend", mentionBox);
+  }, 200);
+  document.addEventListener("input", (event) => {
+    if (event.target.matches("textarea[name=body]")) suggestMentions(event.target);
+  });
+  document.addEventListener("keydown", (event) => { if (event.key === "Escape") closeMentions(); });
 })();
