@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -179,11 +180,16 @@ def auth(client) -> AuthActions:
 
 
 class StatementCounter:
+    """Counts the statements this thread sends (the test client serves the request in it);
+    a background thread of the app (a search merge, a worker) is not the page's doing."""
+
     def __init__(self):
         self.statements: list[str] = []
+        self.thread = threading.get_ident()
 
     def __call__(self, conn, cursor, statement, parameters, context, executemany):
-        self.statements.append(statement)
+        if threading.get_ident() == self.thread:
+            self.statements.append(statement)
 
     @property
     def count(self) -> int:
