@@ -42,9 +42,11 @@ def test_alice_hears_of_bobs_answer_and_accepts_it(app, make, width, tmp_path):
         bobs = other.new_page()
         sign_in(bobs, base, emails["bob"], Factory.PASSWORD)
         bobs.goto(thread_url)
-        bobs.get_by_role("textbox", name="Your answer").fill(
-            "Move the satellite one room closer to the router."
-        )
+        box = bobs.get_by_role("textbox", name="Your answer")
+        box.fill("Hi @Ali")  # the editor suggests people to mention
+        bobs.get_by_role("option").filter(has_text="@AliceAsker").click()
+        assert box.input_value() == "Hi @AliceAsker "
+        box.press_sequentially("move the satellite one room closer to the router.")
         bobs.get_by_role("button", name="Post your answer").click()
         bobs.get_by_test_id("answer").first.wait_for()
         answer_id = bobs.get_by_test_id("answer").first.get_attribute("id")
@@ -61,6 +63,8 @@ def test_alice_hears_of_bobs_answer_and_accepts_it(app, make, width, tmp_path):
         page.get_by_test_id("bell").click()
         page.wait_for_url(f"{base}/notifications")
         item = page.get_by_test_id("notification").first
+        # Answered and mentioned at once: one notification, the answer.
+        assert page.get_by_test_id("notification").count() == 1
         assert "Bob Helper answered your question" in item.inner_text()
         item.get_by_role("link").click()
         page.wait_for_url(f"**/questions/**#{answer_id}")

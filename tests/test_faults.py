@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy import func, select
 
 from forum.extensions import db
-from forum.models import Answer, Comment, OutboxEvent, Question, Role, User
+from forum.models import Answer, Comment, Notification, OutboxEvent, Question, Role, User
 from forum.search_sync import check_drift, get_index, sync_threads
 from forum.services import marks, moderation, posting, votes
 from forum.worker import drain
@@ -177,6 +177,20 @@ def test_a_worker_killed_at_random_points_loses_nothing(app, make):
     assert write_lock_is_free(app)
     missing = [w for w in acknowledged if not findable(w)]
     assert missing == []
+    # Every answer told its asker exactly once (unless they answered themselves), though
+    # the worker died twenty times on the way.
+    told = db.session.execute(
+        select(Answer.id, func.count(Notification.id))
+        .join(Question, Question.id == Answer.question_id)
+        .outerjoin(
+            Notification,
+            (Notification.post == sa.literal("answer:") + sa.cast(Answer.id, sa.String))
+            & (Notification.user_id == Question.author_id),
+        )
+        .where(Answer.author_id != Question.author_id)
+        .group_by(Answer.id)
+    ).all()
+    assert told and {count for _answer, count in told} == {1}
 
 
 def make_threads(app, count: int) -> None:
