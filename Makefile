@@ -4,14 +4,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export FLASK_APP := forum:create_app
 
-.PHONY: setup run test test-postgres lint migrate clean bench bench-search
+.PHONY: setup run test test-postgres lint migrate clean bench bench-search eval-search
 
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/pip install --quiet -e '.[dev,bench,semantic]'
 	touch $@
 
 HOST ?= 127.0.0.1
@@ -56,3 +56,8 @@ migrate: setup
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
+
+# Related-question retrieval on the four Stack Exchange sites: recall@10 and MRR@10 of
+# scoped search and similar questions, beside SQLite FTS5. Prints a table; asserts nothing.
+eval-search: setup
+	$(BIN)/python bench/eval_search.py $(EVAL_ARGS)

@@ -65,6 +65,12 @@ def check_rate_limits(settings: dict) -> None:
             )
 
 
+def _semantic_installed() -> bool:
+    from search.semantic import available
+
+    return available()
+
+
 def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     value = os.environ.get(name, "").strip() or default
     if value not in choices:
@@ -193,6 +199,10 @@ def load(env: str | None = None) -> dict:
         "NUDGE_DAYS": _number("FORUM_NUDGE_DAYS", 3, float, low=0.001, high=365),
         # How long the signed one-click links in mail work.
         "MAIL_LINK_DAYS": _number("FORUM_MAIL_LINK_DAYS", 14, int, low=1, high=365),
+        # Meaning-aware search and similar questions (sentence embeddings made by the worker);
+        # "off" (or the model not installed) leaves BM25 alone.
+        "EMBEDDINGS": _choice("FORUM_EMBEDDINGS", "on", ("on", "off")) == "on"
+        and _semantic_installed(),
         # How often an open page asks for the unread count (seconds).
         "BELL_SECONDS": _number("FORUM_BELL_SECONDS", 30, int, low=1, high=3600),
     }

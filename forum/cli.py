@@ -172,7 +172,35 @@ def reindex_with_progress(procs: int = 1) -> int:
     get_index().drop_old_generations()
     caught_up = sum(len(v) for v in report.values())
     click.echo(f"Indexed {count} threads; caught up {caught_up} changed during the rebuild.")
+    embed_with_progress(ids)
     return count
+
+
+def embed_with_progress(ids: list[int]) -> int:
+    """Make the embeddings that are missing or out of date (none when embeddings are off)."""
+    from . import embeddings
+    from .extensions import db
+
+    if not embeddings.enabled():
+        return 0
+    made = 0
+    with click.progressbar(length=len(ids), label="Embedding threads") as bar:
+        for start in range(0, len(ids), 256):
+            chunk = ids[start : start + 256]
+            made += embeddings.embed_threads(db.session, chunk)
+            db.session.commit()
+            bar.update(len(chunk))
+    click.echo(f"Embedded {made} threads.")
+    return made
+
+
+@search_cli.command("embed")
+def search_embed() -> None:
+    """Make the thread embeddings that are missing or out of date (after turning them on)."""
+    from .extensions import db
+    from .search_sync import all_thread_ids
+
+    embed_with_progress(all_thread_ids(db.session))
 
 
 @search_cli.command("check")

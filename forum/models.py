@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -629,3 +630,19 @@ class Nudge(db.Model):
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # "still need help": when the asker asked for staff from the nudge.
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ThreadEmbedding(db.Model):
+    """A thread's sentence embedding (title and the start of its question), written by the
+    worker. `digest` names the text it was made from, so only a change to that text makes
+    a new one."""
+
+    __tablename__ = "thread_embeddings"
+
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True
+    )
+    model: Mapped[str] = mapped_column(String(40))
+    digest: Mapped[str] = mapped_column(String(40))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -12,7 +12,8 @@ from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from search import SearchIndex, ThreadDocument
+from search import Hit, SearchIndex, SearchQuery, SearchResults, ThreadDocument
+from search.hybrid import HybridSearch
 
 from .extensions import db
 from .markup import plain_text
@@ -42,6 +43,26 @@ def close_index(app: Flask) -> None:
     handle = app.extensions.pop("search_index", None)
     if handle is not None:
         handle.close()
+    from . import embeddings
+
+    embeddings.forget()
+
+
+def _searcher() -> SearchIndex | HybridSearch:
+    """Words and meaning when embeddings are on; the BM25 index alone otherwise."""
+    from . import embeddings
+
+    if not embeddings.enabled():
+        return get_index()
+    return HybridSearch(get_index(), embeddings.encoder().encode_one, embeddings.vectors)
+
+
+def search_threads(request: SearchQuery) -> SearchResults:
+    return _searcher().search(request)
+
+
+def similar_threads(title: str, product: str | None = None, limit: int = 5) -> list[Hit]:
+    return _searcher().suggest(title, product=product, limit=limit)
 
 
 def sync_threads(session: Session, ids: list[int]) -> int:

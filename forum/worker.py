@@ -3,7 +3,8 @@
 Consumers, each idempotent and keyed by the thread's revision, so that duplicates, retries and
 reordering (several workers on PostgreSQL) are harmless:
 
-- search: index each thread of the batch as the database has it now (`search_sync`);
+- search: index each thread of the batch as the database has it now (`search_sync`), and
+  embed the ones whose title or question changed (`embeddings`, when on);
 - moderation: score new and edited posts and apply the flag rules (`services.moderation`);
 - notifications: tell the people concerned (`services.notifications`), one per person and
   row, however often the row runs.
@@ -60,12 +61,14 @@ def _claim(limit: int) -> list[OutboxEvent]:
 
 
 def _consume(rows: list[OutboxEvent]) -> None:
+    from .embeddings import embed_threads
     from .services.moderation import score_post
     from .services.notifications import deliver
 
     # The index first, while the transaction has only read: on SQLite the write lock is then
     # held just for the short writes below, not for the index commit too.
     sync_threads(db.session, [row.question_id for row in rows])
+    embed_threads(db.session, sorted({row.question_id for row in rows}))
     for row in rows:
         if row.kind in SCORED and row.post:
             kind, _, post_id = row.post.partition(":")

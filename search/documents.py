@@ -43,6 +43,10 @@ class SearchQuery:
     sort: str = "relevance"
     page: int = 1
     per_page: int = 20
+    # When nothing matches and the words look misspelt, search the correction at once.
+    autocorrect: bool = True
+    # What could not be understood in what was typed ("is:bogus"), in words for the reader.
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,8 @@ class SearchResults:
     hits: list[Hit]
     total: int
     suggestion: str | None = None  # "did you mean" text, when the words look misspelt
+    # The corrected words these results are for, when the typed ones found nothing.
+    corrected: str | None = None
     # False when `total` is an estimate: counting every match of a common word on a large
     # index costs more than finding the best twenty.
     total_is_exact: bool = True

@@ -10,6 +10,7 @@ import shutil
 import signal
 import threading
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from .documents import Hit, SearchQuery, SearchResults, ThreadDocument
 ANALYZER = StemmingAnalyzer() | CharsetFilter(accent_map)
 _stem = snippets.make_stemmer(ANALYZER)
 TITLE_BOOST = 3.0
+# Similar questions below this share of the best one's score are left out.
+RELEVANCE_BAR = 0.35
 WRITE_LOCK_TIMEOUT = 30.0  # seconds a writer waits for another process's lock
 # Snippets come from the first part of a thread (question, then marked answers first): keeping
 # only that stored makes hits cheap to load and to highlight. The whole thread is indexed.
@@ -108,6 +111,26 @@ def _revisions_in(searcher, ids: list[int]) -> dict[int, int]:
 
 def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def _passes(stored: dict, request: SearchQuery) -> bool:
+    """The request's filters, checked on a document's stored fields."""
+    if request.product and stored.get("product") != request.product:
+        return False
+    tags = set(stored.get("tags", "").split(","))
+    if any(tag not in tags for tag in request.tags):
+        return False
+    flags, state = stored.get("flags", "").split(), stored.get("state", "")
+    for wanted in request.states:
+        if wanted in ("solved", "verified"):
+            if wanted not in flags:
+                return False
+        elif wanted == "answered":
+            if state == "unanswered":
+                return False
+        elif state != wanted:
+            return False
+    return True
 
 
 class SearchIndex:
@@ -358,6 +381,17 @@ class SearchIndex:
         return query.And([query.Term("title", word) for word in words])
 
     def search(self, request: SearchQuery) -> SearchResults:
+        """The threads that match, best first. When the words find nothing and look
+        misspelt, the corrected words are searched at once (`corrected` says so)."""
+        results = self._search(request)
+        if results.total or not results.suggestion or not request.autocorrect:
+            return results
+        corrected = self._search(replace(request, text=results.suggestion, autocorrect=False))
+        if not corrected.total:
+            return results
+        return replace(corrected, query=request, corrected=results.suggestion)
+
+    def _search(self, request: SearchQuery) -> SearchResults:
         searcher = self._current_searcher()
         filters = []
         if request.product:
@@ -373,7 +407,10 @@ class SearchIndex:
         words = self._words_query(searcher, request.text) if request.text else query.Every()
         if words is query.NullQuery and request.text:
             return SearchResults(query=request, hits=[], total=0)
-        combined = query.And([words, *filters]) if filters else words
+        # Filters restrict the result set and never touch the score: as part of the query,
+        # Whoosh's top-N optimisation would return other documents than the best-scoring
+        # ones in the scope.
+        restrict = query.And(filters) if filters else None
 
         sortedby, reverse = None, False
         if request.sort == "newest" or (request.sort == "relevance" and not request.text):
@@ -390,16 +427,24 @@ class SearchIndex:
             )
         first = (max(1, request.page) - 1) * request.per_page
         results = searcher.search(
-            combined,
+            words,
+            filter=restrict,
             limit=first + request.per_page,
             sortedby=sortedby,
             reverse=reverse,
         )
-        exact = results.has_exact_length()
-        total = len(results) if exact else results.estimated_length()
+        if restrict is not None:
+            # Whoosh's count and estimate include what the filter left out (and an empty
+            # filter lets everything through its count): count the scope's matches.
+            allowed = set(restrict.docs(searcher))
+            exact = True
+            total = sum(1 for number in words.docs(searcher) if number in allowed)
+        else:
+            exact = results.has_exact_length()
+            total = len(results) if exact else results.estimated_length()
         terms = frozenset(
             text
-            for field, text in combined.all_terms()
+            for field, text in words.all_terms()
             if field in ("title", "body") and isinstance(text, str)
         )
         hits = [self._hit(hit, terms) for hit in results[first : first + request.per_page]]
@@ -410,8 +455,27 @@ class SearchIndex:
             query=request, hits=hits, total=total, suggestion=suggestion, total_is_exact=exact
         )
 
+    def hits_for(self, ids: list[int], request: SearchQuery, text: str = "") -> dict[int, Hit]:
+        """Hits for these threads (found some other way), keeping only those in the index
+        that pass the request's filters; snippets marked with the words of `text`."""
+        if not ids:
+            return {}
+        searcher = self._current_searcher()
+        terms = frozenset(token.text for token in ANALYZER(text)) if text else frozenset()
+        found = {}
+        for thread in ids:
+            number = searcher.document_number(id=thread)
+            if number is None:
+                continue
+            stored = searcher.stored_fields(number)
+            if _passes(stored, request):
+                found[thread] = self._hit_from(stored, terms, 0.0)
+        return found
+
     def _hit(self, hit, terms: frozenset[str]) -> Hit:
-        stored = hit.fields()
+        return self._hit_from(hit.fields(), terms, hit.score or 0.0)
+
+    def _hit_from(self, stored: dict, terms: frozenset[str], rank: float) -> Hit:
         excerpt = stored.get("excerpt", "")
         snippet = snippets.snippet(excerpt, terms, _stem) or [
             (excerpt[:180] + ("…" if len(excerpt) > 180 else ""), False)
@@ -433,7 +497,7 @@ class SearchIndex:
             score=stored.get("score", 0),
             answer_count=stored.get("answer_count", 0),
             created_at=_aware(stored.get("created_at")),
-            rank=hit.score or 0.0,
+            rank=rank,
         )
 
     def _suggestion(self, searcher, text: str) -> str | None:
@@ -446,11 +510,21 @@ class SearchIndex:
             return None
         return corrected.string
 
-    def suggest(self, title: str, limit: int = 5) -> list[Hit]:
-        """Threads like the question being typed, for the ask page."""
+    def suggest(self, title: str, product: str | None = None, limit: int = 5) -> list[Hit]:
+        """Threads like the question being typed, for the ask page: the chosen product's
+        first, then other products', and only those near the best match (no padding with
+        threads that merely share a common word)."""
         if len(title.split()) == 0:
             return []
-        return self.search(SearchQuery(text=title, per_page=limit)).hits
+        hits = self.search(SearchQuery(text=title, product=product, per_page=limit)).hits
+        if product and len(hits) < limit:
+            seen = {hit.id for hit in hits}
+            others = self.search(SearchQuery(text=title, per_page=limit * 2)).hits
+            hits += [hit for hit in others if hit.id not in seen][: limit - len(hits)]
+        if not hits:
+            return []
+        bar = RELEVANCE_BAR * max(hit.rank for hit in hits)
+        return [hit for hit in hits if hit.rank >= bar]
 
     def wait_for_merges(self) -> None:
         """Return once no background merge of this handle is running."""

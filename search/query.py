@@ -8,7 +8,8 @@ import unicodedata
 from .documents import STATES, SearchQuery
 
 MAX_QUERY_LENGTH = 300
-FILTER = re.compile(r"(?<!\S)(product|tag|is):(\"[^\"]*\"|\S+)", re.IGNORECASE)
+FILTER = re.compile(r"(?<!\S)(product|tag|is):(\"[^\"]*\"|\S*)", re.IGNORECASE)
+STATE_WORDS = ", ".join(f"is:{state}" for state in STATES)
 
 
 def clean(text: str) -> str:
@@ -25,12 +26,19 @@ def parse_query(raw: str, **options) -> SearchQuery:
     text = clean(raw)
     query = SearchQuery(**options)
     for kind, value in FILTER.findall(text):
-        value = value.strip('"').lower()
-        if kind.lower() == "product":
+        kind, value = kind.lower(), value.strip('"').strip().lower()
+        if not value:
+            example = {"product": "product:orbit-router", "tag": "tag:wifi", "is": "is:solved"}
+            query.notes.append(f"“{kind}:” needs a value, as in {example[kind]}; it was left out.")
+        elif kind == "product":
             query.product = value
-        elif kind.lower() == "tag":
+        elif kind == "tag":
             query.tags.append(value)
-        elif value in STATES and value not in query.states:
+        elif value not in STATES:
+            query.notes.append(
+                f"“is:{value}” is not a filter (use {STATE_WORDS}); it was left out."
+            )
+        elif value not in query.states:
             query.states.append(value)
     query.text = " ".join(FILTER.sub(" ", text).split())
     return query

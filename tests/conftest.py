@@ -65,6 +65,8 @@ TEST_CONFIG = {
     "RATELIMIT_LOGIN_ACCOUNT": "1000 per minute",
     "RATELIMIT_REPORT": "1000 per minute",
     "RATELIMIT_PREVIEW": "1000 per minute",
+    # BM25 alone unless a test turns meaning-aware search on (tests/test_semantic.py).
+    "EMBEDDINGS": False,
 }
 
 

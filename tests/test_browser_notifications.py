@@ -76,4 +76,3 @@ def test_alice_hears_of_bobs_answer_and_accepts_it(app, make, width, tmp_path):
         assert page.locator(f"#{answer_id}").get_by_test_id("accepted-badge").is_visible()
         assert_fits_the_screen(page)
         page.screenshot(path=str(tmp_path / f"bell-{width}.png"), full_page=True)
-

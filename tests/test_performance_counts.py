@@ -1,6 +1,5 @@
 """Pages issue a fixed number of SQL statements, whatever the size of the thread (no N+1)."""
 
-
 from forum.extensions import cache
 from forum.models import Role
 

@@ -156,8 +156,17 @@ def test_search_page_filters_sort_paginate_and_suggest(client, make, app):
     page3 = client.get("/search?q=printer+jam&sort=newest&page=3").get_data(as_text=True)
     assert page3.count('data-testid="search-hit"') == 1
     assert "number 0" in page3  # the oldest is last when sorting by newest
-    typo = client.get("/search?q=printr").get_data(as_text=True)
-    assert 'data-testid="did-you-mean"' in typo and ">printer</a>" in typo
+    # A misspelling that finds nothing shows the corrected results at once.
+    typo = client.get("/search?q=printr+jamm").get_data(as_text=True)
+    assert 'data-testid="corrected"' in typo and "<strong>printer jam</strong>" in typo
+    assert "5 results" in typo and "Search instead for" in typo
+    exact = client.get("/search?q=printr+jamm&exact=1").get_data(as_text=True)
+    assert "0 results" in exact and 'data-testid="did-you-mean"' in exact
+    assert ">printer jam</a>" in exact
+    # What cannot be understood is said, not silently dropped.
+    bogus = client.get("/search?q=printer+is:bogus+tag:").get_data(as_text=True)
+    assert "“is:bogus” is not a filter" in bogus and "“tag:” needs a value" in bogus
+    assert "5 results" in bogus
     assert "0 results" in client.get("/search?q=printer+is:unanswered+tag:nope").get_data(
         as_text=True
     )
@@ -178,6 +187,23 @@ def test_similar_questions_endpoint(client, make):
     assert data["results"][0]["solved"] is True
     assert data["results"][0]["url"].startswith(f"/questions/{solved.id}/")
     assert client.get("/search/similar?title=ab").get_json() == {"results": []}
+
+
+def test_similar_questions_prefer_the_chosen_product_show_the_answer_and_do_not_pad(
+    client, make
+):
+    asker, staff = make.user(), make.user(Role.STAFF)
+    lamp, router = make.product(name="Lamp"), make.product(name="Router")
+    elsewhere = make.question(product=router, title="Router will not connect to wifi")
+    here = make.question(author=asker, product=lamp, title="Lamp will not connect to wifi")
+    answer = make.answer(here, author=staff, body="Hold the switch for **ten seconds** to pair.")
+    done(marks.verify_answer(staff, answer))
+    make.question(product=lamp, title="Lamp colour looks too warm in the evening")
+    data = client.get(f"/search/similar?title=will not connect to wifi&product_id={lamp.id}")
+    results = data.get_json()["results"]
+    assert [r["id"] for r in results] == [here.id, elsewhere.id]  # the colour thread: no
+    assert results[0]["answer"] == "Hold the switch for ten seconds to pair."
+    assert results[0]["verified"] is True and results[1]["answer"] == ""
 
 
 def test_hostile_queries_through_the_search_page(client, make):

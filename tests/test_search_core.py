@@ -142,8 +142,12 @@ def test_snippets_are_segments_that_mark_the_matches(index):
 
 
 def test_did_you_mean(index):
+    # A misspelling that finds nothing is searched corrected, and says so.
     results = index.search(parse_query("routr"))
-    assert results.total == 0 and results.suggestion == "router"
+    assert results.corrected == "router" and results.total == 1
+    assert results.query.text == "routr"
+    exact = index.search(parse_query("routr", autocorrect=False))
+    assert exact.total == 0 and exact.suggestion == "router" and exact.corrected is None
 
 
 def test_remove_and_replace(index):
@@ -220,3 +224,56 @@ def test_an_index_copied_by_following_its_link_still_opens(tmp_path):
     assert (tmp_path / "copy" / "current").is_symlink()
     assert [h.id for h in copy.search(SearchQuery(text="kettle")).hits] == [1]
     copy.close()
+
+
+def test_a_scoped_top_ten_is_the_unscoped_ranking_restricted_to_the_scope(tmp_path):
+    """Filters restrict, they never re-rank: for each query, the product's top 10 is the
+    global ranking with the other products' threads taken out."""
+    import random
+
+    rng = random.Random(5)
+    words = "router wifi bulb hub pair reset light app update battery signal mesh".split()
+    filler = "the device after that with this when from have".split()
+    ix = SearchIndex(tmp_path / "scoped")
+    ix.index_threads(
+        [
+            doc(
+                n,
+                " ".join(rng.sample(words, 3)),
+                " ".join(rng.choice(words + filler * 3) for _ in range(rng.randint(5, 60))),
+                [" ".join(rng.choice(words + filler) for _ in range(rng.randint(0, 30)))],
+                product=rng.choice(["lumen", "orbit", "vox"]),
+                tags=[rng.choice(["pairing", "wifi", "power"])],
+            )
+            for n in range(1, 400)
+        ]
+    )
+    try:
+        for text in ["router reset", "bulb pair app", "battery", "mesh signal", "hub light"]:
+            everything = ix.search(SearchQuery(text=text, per_page=1000)).hits
+            for product in ["lumen", "orbit", "vox"]:
+                scoped = ix.search(SearchQuery(text=text, product=product, per_page=10)).hits
+                expected = [h.id for h in everything if h.product == product][:10]
+                assert [h.id for h in scoped] == expected, (text, product)
+            tagged = ix.search(SearchQuery(text=text, tags=["wifi"], per_page=10)).hits
+            assert [h.id for h in tagged] == [h.id for h in everything if "wifi" in h.tags][:10]
+    finally:
+        ix.close()
+
+
+def test_retrieval_metrics_on_a_tiny_fixture():
+    from search.evaluate import Pair, score
+
+    ranked = {1: [1, 5, 2, 9], 3: [7, 8], 4: [4, 6]}  # what a system returns per query thread
+    pairs = [
+        Pair(1, "q1", 2, "a"),  # found second once the query's own thread is left out
+        Pair(3, "q3", 8, "a"),  # found second
+        Pair(4, "q4", 6, "b"),  # found first
+        Pair(3, "q3", 99, "b"),  # not found
+    ]
+    result = score(pairs, lambda pair: ranked[pair.source], k=10)
+    assert result.count == 4 and result.found == 3
+    assert result.recall == 0.75
+    assert result.mrr == pytest.approx((1 / 2 + 1 / 2 + 1 + 0) / 4)
+    assert result.by_site("a") == 1.0 and result.by_site("b") == 0.5
+    assert score(pairs, lambda pair: ranked[pair.source], k=1).found == 1

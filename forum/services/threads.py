@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from ..extensions import cache, db
+from ..markup import excerpt
 from ..models import Answer, Comment, PrivateMessage, Product, Question, Tag, User, question_tags
 from ..permissions import can_see_deleted, can_see_hidden
 from .errors import NotFound
@@ -250,3 +251,28 @@ def _private_visible(viewer: User | None, question: Question) -> bool:
 
 def find_tag(name: str) -> Tag | None:
     return db.session.scalar(select(Tag).where(Tag.name == name.strip().lower()))
+
+
+def product_slug(product_id: int) -> str | None:
+    if not product_id:
+        return None
+    return db.session.scalar(select(Product.slug).where(Product.id == product_id))
+
+
+def best_answer_excerpts(question_ids: list[int], length: int = 220) -> dict[int, str]:
+    """The first lines of each thread's verified (else accepted) answer, if it is visible."""
+    if not question_ids:
+        return {}
+    from sqlalchemy import func as sql
+
+    best = sql.coalesce(Question.verified_answer_id, Question.accepted_answer_id)
+    rows = db.session.execute(
+        select(Question.id, Answer.body_html)
+        .join(Answer, Answer.id == best)
+        .where(
+            Question.id.in_(question_ids),
+            Answer.deleted_at.is_(None),
+            Answer.hidden_at.is_(None),
+        )
+    ).all()
+    return {qid: excerpt(html, length) for qid, html in rows}

@@ -7,8 +7,9 @@ from flask import Blueprint, current_app, jsonify, render_template, request, url
 from search import parse_query
 from search.documents import SORTS
 
-from ..search_sync import get_index
-from ..services.threads import all_products
+from ..search_sync import search_threads, similar_threads
+from ..services import threads
+from ..services.threads import all_products, product_slug
 from ..templating import slugify
 from .helpers import bounded_int
 
@@ -24,8 +25,9 @@ def results():
         sort=sort if sort in SORTS else "relevance",
         page=bounded_int(request.args.get("page"), 1, high=1000),
         per_page=current_app.config["QUESTIONS_PER_PAGE"],
+        autocorrect=not request.args.get("exact"),
     )
-    results = get_index().search(query) if raw.strip() else None
+    results = search_threads(query) if raw.strip() else None
     products = {p.slug: p.name for p in all_products()}
     return render_template(
         "search/results.html", raw=raw, query=query, results=results, products=products
@@ -38,10 +40,15 @@ def similar():
     title = request.args.get("title", "")[:200]
     if len(title.strip()) < 4:
         return jsonify(results=[])
-    hits = get_index().suggest(parse_query(title).text, limit=5)
+    product = product_slug(bounded_int(request.args.get("product_id"), 0, low=0))
+    hits = similar_threads(parse_query(title).text, product=product, limit=5)
+    answers = threads.best_answer_excerpts(
+        [hit.id for hit in hits if hit.is_solved or hit.is_verified]
+    )
     return jsonify(
         results=[
             {
+                "answer": answers.get(hit.id, ""),
                 "id": hit.id,
                 "title": hit.title,
                 "url": url_for("questions.show", question_id=hit.id, slug=slugify(hit.title)),

@@ -41,7 +41,9 @@
       const ticket = ++latest;
       if (title.length < 4) { similarBox.hidden = true; return; }
       try {
-        const url = `${titleInput.dataset.similar}?title=${encodeURIComponent(title)}`;
+        const productSelect = titleInput.form && titleInput.form.elements.namedItem("product_id");
+        const product = productSelect ? productSelect.value : "";
+        const url = `${titleInput.dataset.similar}?title=${encodeURIComponent(title)}&product_id=${encodeURIComponent(product)}`;
         const response = await fetch(url, { headers: { Accept: "application/json" } });
         if (!response.ok || ticket !== latest) return;
         const { results } = await response.json();
@@ -58,12 +60,20 @@
             badge.textContent = label;
             item.append(" ", badge);
           }
+          if (hit.answer) { // the verified or accepted answer's first lines: maybe enough
+            const answer = document.createElement("p");
+            answer.className = "similar-answer";
+            answer.textContent = hit.answer;
+            item.append(answer);
+          }
           return item;
         }));
         similarBox.hidden = results.length === 0;
       } catch (err) { /* offline: nothing to suggest */ }
     }, 250);
     titleInput.addEventListener("input", lookup);
+    const productSelect = titleInput.form && titleInput.form.elements.namedItem("product_id");
+    if (productSelect) productSelect.addEventListener("change", lookup);
   }
 
   // Votes without a page load; the same form posts normally when scripts are off.
