@@ -45,6 +45,9 @@ class SearchQuery:
     per_page: int = 20
     # When nothing matches and the words look misspelt, search the correction at once.
     autocorrect: bool = True
+    # False: `total` may be an estimate (similar questions show no count; counting a
+    # filtered search exactly walks every match).
+    count_total: bool = True
     # What could not be understood in what was typed ("is:bogus"), in words for the reader.
     notes: list[str] = field(default_factory=list)
 

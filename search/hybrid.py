@@ -82,7 +82,7 @@ class HybridSearch:
         return found[:limit]
 
     def _similar(self, title: str, product: str | None, limit: int) -> list[Hit]:
-        request = SearchQuery(text=title, product=product, per_page=CANDIDATES)
+        request = SearchQuery(text=title, product=product, per_page=CANDIDATES, count_total=False)
         words, scores, similarity = self._candidates(request)
         best = max(scores.values(), default=0.0) or 1.0
         close = {

@@ -433,7 +433,7 @@ class SearchIndex:
             sortedby=sortedby,
             reverse=reverse,
         )
-        if restrict is not None:
+        if restrict is not None and request.count_total:
             # Whoosh's count and estimate include what the filter left out (and an empty
             # filter lets everything through its count): count the scope's matches.
             allowed = set(restrict.docs(searcher))

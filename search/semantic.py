@@ -83,7 +83,8 @@ class VectorSet:
     def __init__(self):
         self._lock = threading.Lock()
         self._ids = np.zeros(0, dtype=np.int64)
-        self._products = np.zeros(0, dtype=object)
+        self._products = np.zeros(0, dtype=np.int32)  # codes: comparing ints is cheap
+        self._codes: dict[str, int] = {}
         self._matrix = np.zeros((0, DIMENSIONS), dtype=np.float32)
         self._rows: dict[int, int] = {}
 
@@ -92,8 +93,9 @@ class VectorSet:
 
     def replace(self, rows: Iterable[tuple[int, str, np.ndarray]]) -> None:
         rows = list(rows)
+        codes: dict[str, int] = {}
         ids = np.array([r[0] for r in rows], dtype=np.int64)
-        products = np.array([r[1] for r in rows], dtype=object)
+        products = np.array([codes.setdefault(r[1], len(codes)) for r in rows], dtype=np.int32)
         matrix = (
             np.vstack([r[2] for r in rows]).astype(np.float32)
             if rows
@@ -101,13 +103,15 @@ class VectorSet:
         )
         with self._lock:
             self._ids, self._products, self._matrix = ids, products, matrix
+            self._codes = codes
             self._rows = {int(i): n for n, i in enumerate(ids)}
 
     def upsert(self, rows: Iterable[tuple[int, str, np.ndarray]], removed: Iterable[int] = ()):
         """Add or replace some threads' vectors, drop others (copy on write)."""
         with self._lock:
+            names = {code: name for name, code in self._codes.items()}
             current = {
-                int(i): (p, v)
+                int(i): (names[int(p)], v)
                 for i, p, v in zip(self._ids, self._products, self._matrix, strict=True)
             }
         for thread in removed:
@@ -131,12 +135,12 @@ class VectorSet:
     ) -> list[tuple[int, float]]:
         """(thread id, similarity), most similar first, within the product if one is given."""
         with self._lock:
-            ids, products, matrix = self._ids, self._products, self._matrix
+            ids, products, matrix, codes = self._ids, self._products, self._matrix, self._codes
         if not len(ids):
             return []
         similarity = matrix @ vector
         if product is not None:
-            similarity = np.where(products == product, similarity, -2.0)
+            similarity = np.where(products == codes.get(product, -1), similarity, -2.0)
         limit = min(limit, len(ids))
         top = np.argpartition(-similarity, limit - 1)[:limit]
         top = top[np.argsort(-similarity[top])]
