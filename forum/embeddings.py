@@ -83,6 +83,28 @@ def embed_threads(session: Session, ids: list[int]) -> int:
     return len(todo)
 
 
+def missing_recent(days: int = 2, limit: int = 200) -> list[int]:
+    """Visible threads active lately that have no embedding (a worker killed before making
+    it): the minute's repair queues them."""
+    if not enabled():
+        return []
+    from datetime import timedelta
+
+    return list(
+        db.session.scalars(
+            select(Question.id)
+            .outerjoin(ThreadEmbedding, ThreadEmbedding.question_id == Question.id)
+            .where(
+                ThreadEmbedding.question_id.is_(None),
+                Question.deleted_at.is_(None),
+                Question.hidden_at.is_(None),
+                Question.last_activity_at >= utcnow() - timedelta(days=days),
+            )
+            .limit(limit)
+        )
+    )
+
+
 def vectors() -> VectorSet:
     """This process's matrix of thread vectors, brought up to date at most once a second:
     rows written since the last look are added; a smaller count than held means rows were

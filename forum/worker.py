@@ -3,8 +3,9 @@
 Consumers, each idempotent and keyed by the thread's revision, so that duplicates, retries and
 reordering (several workers on PostgreSQL) are harmless:
 
-- search: index each thread of the batch as the database has it now (`search_sync`), and
-  embed the ones whose title or question changed (`embeddings`, when on);
+- search: index each thread of the batch as the database has it now (`search_sync`); after
+  the batch commits, embed the ones whose title or question changed, a few per turn
+  (`embeddings`, when on);
 - moderation: score new and edited posts and apply the flag rules (`services.moderation`);
 - notifications: tell the people concerned (`services.notifications`), one per person and
   row, however often the row runs.
@@ -61,14 +62,12 @@ def _claim(limit: int) -> list[OutboxEvent]:
 
 
 def _consume(rows: list[OutboxEvent]) -> None:
-    from .embeddings import embed_threads
     from .services.moderation import score_post
     from .services.notifications import deliver
 
     # The index first, while the transaction has only read: on SQLite the write lock is then
     # held just for the short writes below, not for the index commit too.
     sync_threads(db.session, [row.question_id for row in rows])
-    embed_threads(db.session, sorted({row.question_id for row in rows}))
     for row in rows:
         if row.kind in SCORED and row.post:
             kind, _, post_id = row.post.partition(":")
@@ -92,6 +91,7 @@ def process_batch(limit: int = BATCH) -> int:
         _consume(rows)
         _mark_processed(ids)
         db.session.commit()
+        _to_embed.update(row.question_id for row in rows)
     except Exception as error:
         db.session.rollback()
         if isinstance(error, DBAPIError) and error.connection_invalidated:
@@ -120,23 +120,53 @@ def _fail(row_id: int, error: Exception) -> None:
 
 
 def drain(limit: int = 100_000) -> int:
-    """Consume everything pending now (tests, commands, the end of an import)."""
+    """Consume everything pending now, embeddings included (tests, commands, the end of an
+    import)."""
     done = 0
     while done < limit:
         claimed = process_batch()
         if not claimed:
             break
         done += claimed
+    while embed_some(EMBED_SLICE):
+        pass
     return done
+
+
+# Embeddings take tens of milliseconds a thread: they are made after the batch that changed
+# the thread has committed (its index entry and notifications are out), a few threads per
+# turn of the loop, so they never hold up the next batch. A worker killed with threads still
+# queued leaves them to the minute's repair (recently active threads with no embedding) or
+# to the thread's next change.
+EMBED_SLICE = 16
+_to_embed: set[int] = set()
+
+
+def embed_some(limit: int) -> int:
+    """Embed up to `limit` queued threads. Commits. Returns how many were taken."""
+    from . import embeddings
+
+    if not embeddings.enabled():
+        _to_embed.clear()
+        return 0
+    taken = sorted(_to_embed)[:limit]
+    if not taken:
+        return 0
+    _to_embed.difference_update(taken)
+    embeddings.embed_threads(db.session, taken)
+    db.session.commit()
+    return len(taken)
 
 
 def timed_jobs(now=None) -> dict[str, int]:
     """The jobs that run by the clock, not by the outbox. Commits."""
     from . import mail
+    from .embeddings import missing_recent
     from .services import nudges
 
     nudged = nudges.scan(now)
     db.session.commit()
+    _to_embed.update(missing_recent())
     return {"nudged": nudged, "digests": mail.send_digests(now)}
 
 
@@ -193,6 +223,7 @@ def run(
         try:
             claimed = process_batch()
             _carry_on(send_mail)
+            _carry_on(lambda: embed_some(EMBED_SLICE))
             if time.monotonic() - last_timed > 60:
                 _carry_on(timed_jobs)
                 last_timed = time.monotonic()

@@ -108,3 +108,20 @@ def test_vectors_follow_the_database(make):
     embeddings._state["checked"] = 0.0
     near = embeddings.vectors().nearest(embeddings.encoder().encode_one("lamp"), limit=5)
     assert [thread for thread, _similarity in near] == [one.id]
+
+
+def test_a_worker_killed_before_embedding_is_repaired_by_the_minute_job(make):
+    from forum import worker
+    from forum.models import Question
+
+    question = make.question(title="Lamp buzzes at night", body="u" * 30)
+    db.session.execute(
+        ThreadEmbedding.__table__.delete().where(ThreadEmbedding.question_id == question.id)
+    )
+    db.session.commit()
+    worker._to_embed.clear()  # what a killed worker had queued is gone
+    assert stored(question.id) is None
+    worker.timed_jobs()
+    worker.embed_some(worker.EMBED_SLICE)
+    assert stored(question.id) is not None
+    assert db.session.get(Question, question.id) is not None
