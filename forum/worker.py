@@ -8,7 +8,8 @@ reordering (several workers on PostgreSQL) are harmless:
   (`embeddings`, when on);
 - moderation: score new and edited posts and apply the flag rules (`services.moderation`);
 - notifications: tell the people concerned (`services.notifications`), one per person and
-  row, however often the row runs.
+  row, however often the row runs. This lane has its own cursor (`notified_at`) and runs in
+  a thread of its own, so people are told while a large indexing batch is still running.
 
 Between batches it sends the mail that is due (`forum.mail`), and once a minute it runs the
 timed jobs: digests and the asker's "Did this solve it?" nudge (`services.nudges`).
@@ -25,10 +26,12 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError
 
@@ -63,7 +66,6 @@ def _claim(limit: int) -> list[OutboxEvent]:
 
 def _consume(rows: list[OutboxEvent]) -> None:
     from .services.moderation import score_post
-    from .services.notifications import deliver
 
     # The index first, while the transaction has only read: on SQLite the write lock is then
     # held just for the short writes below, not for the index commit too.
@@ -74,7 +76,6 @@ def _consume(rows: list[OutboxEvent]) -> None:
             post = db.session.get(POSTS[kind], int(post_id))
             if post is not None and post.deleted_at is None:
                 score_post(post)
-    deliver(rows)
 
 
 def process_batch(limit: int = BATCH) -> int:
@@ -119,9 +120,58 @@ def _fail(row_id: int, error: Exception) -> None:
     db.session.commit()
 
 
+NOTIFY_BATCH = 100
+
+
+def notify_batch(limit: int = NOTIFY_BATCH) -> int:
+    """The notification lane: tell people about up to `limit` rows not yet told, in order,
+    and move the lane's cursor (`notified_at`) in the same commit. Returns how many rows were
+    claimed. A row whose delivery fails on its own is logged and passed over, so that one bad
+    row cannot silence everyone after it."""
+    from .services.notifications import deliver
+
+    query = (
+        select(OutboxEvent)
+        .where(OutboxEvent.notified_at.is_(None))
+        .order_by(OutboxEvent.id)
+        .limit(limit)
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = list(db.session.scalars(query))
+    if not rows:
+        db.session.rollback()
+        return 0
+    ids = [row.id for row in rows]
+    try:
+        deliver(rows)
+        _mark_notified(ids)
+        db.session.commit()
+    except Exception as error:
+        db.session.rollback()
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            raise
+        if len(ids) > 1:
+            for _ in ids:
+                notify_batch(1)
+        else:
+            log.exception("Notifications for outbox row %s failed; passed over", ids[0])
+            _mark_notified(ids)
+            db.session.commit()
+    return len(ids)
+
+
+def _mark_notified(ids: list[int]) -> None:
+    db.session.execute(
+        update(OutboxEvent).where(OutboxEvent.id.in_(ids)).values(notified_at=utcnow())
+    )
+
+
 def drain(limit: int = 100_000) -> int:
-    """Consume everything pending now, embeddings included (tests, commands, the end of an
-    import)."""
+    """Consume everything pending now, notifications and embeddings included (tests,
+    commands, the end of an import)."""
+    while notify_batch():
+        pass
     done = 0
     while done < limit:
         claimed = process_batch()
@@ -189,9 +239,12 @@ def _carry_on(job: Callable[[], object]) -> None:
 
 
 def purge_processed() -> int:
-    """Drop rows processed more than KEEP_PROCESSED ago. Commits."""
+    """Drop rows processed (and told) more than KEEP_PROCESSED ago. Commits."""
     gone = db.session.execute(
-        delete(OutboxEvent).where(OutboxEvent.processed_at < utcnow() - KEEP_PROCESSED)
+        delete(OutboxEvent).where(
+            OutboxEvent.processed_at < utcnow() - KEEP_PROCESSED,
+            OutboxEvent.notified_at.is_not(None),
+        )
     ).rowcount
     db.session.commit()
     return gone
@@ -211,7 +264,50 @@ def run(
     exit_with_parent: bool = False,
 ) -> None:
     """Consume the outbox until told to stop. When the database goes away it waits, with a
-    growing pause, and carries on when it is back."""
+    growing pause, and carries on when it is back. Notifications run in a thread of their
+    own (their own cursor and session), so a long indexing batch never keeps people waiting."""
+    stop = threading.Event()
+    lane = threading.Thread(
+        target=_notification_lane,
+        args=(current_app._get_current_object(), poll, stop),
+        name="notifications",
+        daemon=True,
+    )
+    lane.start()
+    try:
+        _outbox_lane(poll, should_stop, exit_with_parent)
+    finally:
+        stop.set()
+        lane.join(timeout=10)
+
+
+def _notification_lane(app, poll: float, stop: threading.Event) -> None:
+    with app.app_context():
+        pause = poll
+        try:
+            while not stop.is_set():
+                try:
+                    told = notify_batch()
+                except DBAPIError as error:
+                    db.session.rollback()
+                    log.warning(
+                        "Database unavailable (%s); notifying again in %.1f s", error, pause
+                    )
+                    stop.wait(pause)
+                    pause = min(pause * 2, 5.0)
+                    continue
+                except Exception:
+                    db.session.rollback()
+                    log.exception("The notification lane failed; carrying on")
+                    told = 0
+                pause = poll
+                if not told:
+                    stop.wait(poll)
+        finally:
+            db.session.remove()
+
+
+def _outbox_lane(poll: float, should_stop: Callable[[], bool], exit_with_parent: bool) -> None:
     parent = os.getppid()
     pause = poll
     last_purge = 0.0

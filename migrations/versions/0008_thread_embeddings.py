@@ -1,4 +1,4 @@
-"""thread embeddings: sentence vectors of threads, for meaning-aware search
+"""thread embeddings, for meaning-aware search; the outbox's own cursor for notifications
 
 Revision ID: 0008_thread_embeddings
 Revises: 0007_notifications
@@ -32,5 +32,13 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_thread_embeddings_updated_at'), ['updated_at'], unique=False)
 
 
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('notified_at', UTCDateTime(), nullable=True))
+        batch_op.create_index('ix_outbox_to_notify', ['notified_at', 'id'], unique=False)
+
+
 def downgrade():
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_to_notify')
+        batch_op.drop_column('notified_at')
     op.drop_table('thread_embeddings')
