@@ -120,7 +120,8 @@ def _fail(row_id: int, error: Exception) -> None:
     db.session.commit()
 
 
-NOTIFY_BATCH = 100
+NOTIFY_BATCH = 50
+NOTIFY_POLL = 0.02  # the lane looks this often: a look is one indexed query
 
 
 def notify_batch(limit: int = NOTIFY_BATCH) -> int:
@@ -302,7 +303,7 @@ def _notification_lane(app, poll: float, stop: threading.Event) -> None:
                     told = 0
                 pause = poll
                 if not told:
-                    stop.wait(poll)
+                    stop.wait(min(poll, NOTIFY_POLL))
         finally:
             db.session.remove()
 
