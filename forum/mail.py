@@ -32,7 +32,7 @@ from .models import (
     User,
     utcnow,
 )
-from .services.notifications import TOPIC_OF, describe
+from .services.notifications import TOPIC_OF, describe, post_for
 
 log = logging.getLogger(__name__)
 
@@ -186,9 +186,7 @@ def compose(notification: Notification) -> EmailMessage:
 
 
 def _excerpt(notification: Notification) -> str:
-    from .services.notifications import _post
-
-    post = _post(notification.post)
+    post = post_for(notification.post)
     if post is None or getattr(post, "hidden_at", None) or getattr(post, "deleted_at", None):
         return ""
     if notification.kind == NotificationKind.PRIVATE_MESSAGE.value:

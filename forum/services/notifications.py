@@ -90,9 +90,7 @@ def describe(notification: Notification) -> str:
     """One line a person reads: "Bob answered your question"."""
     actor = notification.actor.display_name if notification.actor else "Someone"
     target = (notification.post or "post").partition(":")[0]
-    return WORDS.get(notification.kind, "Something happened").format(
-        actor=actor, target=target if target != "question" else "question"
-    )
+    return WORDS.get(notification.kind, "Something happened").format(actor=actor, target=target)
 
 
 def anchor(post: str | None) -> str:
@@ -122,7 +120,8 @@ class Audience:
                 self.kinds.setdefault(user_id, kind)
 
 
-def _post(key: str | None):
+def post_for(key: str | None):
+    """The post an outbox or notification key ("answer:7") names, or None."""
     if not key:
         return None
     kind, _, post_id = key.partition(":")
@@ -278,7 +277,7 @@ def deliver(rows: Iterable[OutboxEvent]) -> int:
         if row.kind not in NOTIFYING:
             continue
         question = db.session.get(Question, row.question_id)
-        post = _post(row.post)
+        post = post_for(row.post)
         if question is None or post is None:
             continue
         audience = _audience(row, question, post)
@@ -305,7 +304,6 @@ def deliver(rows: Iterable[OutboxEvent]) -> int:
                 post=row.post,
                 actor_id=row.actor_id,
                 detail=row.detail or "",
-                at=row.created_at,
             )
     return written
 
@@ -326,7 +324,6 @@ def notify(
     post: str | None = None,
     actor_id: int | None = None,
     detail: str = "",
-    at: datetime | None = None,
 ) -> int:
     """One notification, unless this cause already produced one for this person. Returns 1
     when written. The caller commits."""
