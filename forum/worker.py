@@ -65,17 +65,21 @@ def _claim(limit: int) -> list[OutboxEvent]:
 
 
 def _consume(rows: list[OutboxEvent]) -> None:
-    from .services.moderation import score_post
+    from .services.moderation import apply_judgement, judge_post
 
-    # The index first, while the transaction has only read: on SQLite the write lock is then
-    # held just for the short writes below, not for the index commit too.
+    # The index first, while the transaction has only read; then every post is judged
+    # (reading only) before any judgement is written: on SQLite the write lock, which posting
+    # waits for, is then held just for the short writes at the end.
     sync_threads(db.session, [row.question_id for row in rows])
+    judged = []
     for row in rows:
         if row.kind in SCORED and row.post:
             kind, _, post_id = row.post.partition(":")
             post = db.session.get(POSTS[kind], int(post_id))
             if post is not None and post.deleted_at is None:
-                score_post(post)
+                judged.append(judge_post(post))
+    for judgement in judged:
+        apply_judgement(judgement)
 
 
 def process_batch(limit: int = BATCH) -> int:

@@ -4,6 +4,7 @@ Services here write and flush; the outermost caller commits once."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -145,19 +146,43 @@ def raise_flag(
     return flag
 
 
+@dataclass
+class Judgement:
+    """What scoring a post found, before anything is written (see `judge_post`)."""
+
+    post: Post
+    question: Question
+    negativity: float
+    toward_tone: bool
+    spam: FlagDecision | None
+
+
 def score_post(post: Post) -> None:
     """Score a new or edited post, then re-judge its thread's tone; the flag's reasons are the
     strongest evidence across the thread, not the latest post's. The caller commits."""
+    apply_judgement(judge_post(post))
+
+
+def judge_post(post: Post) -> Judgement:
+    """Score a post and check it for spam, reading only: a batch judges all its posts first
+    and writes after (`apply_judgement`), so that on SQLite the write lock is held briefly."""
     score = score_text(plain_text(post.body_html))
-    post.negativity = score.negativity
     question = post if isinstance(post, Question) else db.session.get(Question, post.question_id)
-    if score.is_negative and _counts_toward_tone(post, question, score.negativity):
+    toward_tone = score.is_negative and _counts_toward_tone(post, question, score.negativity)
+    return Judgement(post, question, score.negativity, toward_tone, _spam(post))
+
+
+def apply_judgement(judged: Judgement) -> None:
+    post, question = judged.post, judged.question
+    post.negativity = judged.negativity
+    if judged.toward_tone:
         db.session.flush()
         tone, reasons = _thread_tone(question)
         decision = negative_flag(tone, reasons)
         if decision is not None:
             raise_flag(question, decision)
-    _check_spam(post, question)
+    if judged.spam is not None:
+        raise_flag(question, judged.spam)
 
 
 def _counts_toward_tone(post: Post, question: Question, negativity: float) -> bool:
@@ -198,7 +223,7 @@ def _thread_tone(question: Question) -> tuple[float, list[str]]:
     return thread_negativity(posts), reasons
 
 
-def _check_spam(post: Post, question: Question) -> None:
+def _spam(post: Post) -> FlagDecision | None:
     author = db.session.get(User, post.author_id)
     model = type(post)
     repeated = db.session.scalar(
@@ -208,9 +233,7 @@ def _check_spam(post: Post, question: Question) -> None:
             model.body_source == post.body_source,
         )
     )
-    decision = spam_signals(post.body_source, utcnow() - author.created_at, bool(repeated))
-    if decision is not None:
-        raise_flag(question, decision)
+    return spam_signals(post.body_source, utcnow() - author.created_at, bool(repeated))
 
 
 def scan(now: datetime | None = None) -> dict[str, int]:

@@ -269,43 +269,64 @@ NOTIFYING = {
 ABOUT_MY_POST = {Kind.POST_HIDDEN, Kind.POST_RESTORED, Kind.PRIVATE_MESSAGE}
 
 
+@dataclass
+class Planned:
+    """One notification worked out by `deliver`, not yet written."""
+
+    user: User
+    question_id: int
+    kind: Kind
+    key: str
+    post: str | None
+    actor_id: int | None
+    detail: str
+
+
 def deliver(rows: Iterable[OutboxEvent]) -> int:
     """The worker's consumer: notifications for these outbox rows. Returns how many were
-    written (a row seen before writes none). The caller commits."""
+    written (a row seen before writes none). The caller commits.
+
+    Everything is read first and written last, in a few statements for the whole batch: on
+    SQLite the write lock, which posting waits for, is then held only for the inserts."""
+    planned = [p for row in rows if row.kind in NOTIFYING for p in _plan(row)]
+    if not planned:
+        return 0
+    mail = MailPlanner([p.user for p in planned], {p.question_id for p in planned})
     written = 0
-    for row in rows:
-        if row.kind not in NOTIFYING:
-            continue
-        question = db.session.get(Question, row.question_id)
-        post = post_for(row.post)
-        if question is None or post is None:
-            continue
-        audience = _audience(row, question, post)
-        audience.kinds.pop(row.actor_id, None)  # nobody is told of their own action
-        if not audience.kinds:
-            continue
-        muted = set(_watchers(question.id, WatchLevel.MUTED))
-        people = {
-            u.id: u
-            for u in db.session.scalars(select(User).where(User.id.in_(audience.kinds)))
-            if u.active
-        }
-        for user_id, kind in audience.kinds.items():
-            user = people.get(user_id)
-            if user is None or (kind in SILENCED_BY_MUTE and user_id in muted):
-                continue
-            if kind not in ABOUT_MY_POST and not _can_see(user, question, post):
-                continue
-            written += notify(
-                user,
-                question.id,
-                kind,
-                key=f"outbox:{row.id}",
-                post=row.post,
-                actor_id=row.actor_id,
-                detail=row.detail or "",
-            )
+    for p in planned:
+        written += notify(
+            p.user, p.question_id, p.kind, p.key, p.post, p.actor_id, p.detail, mail=mail
+        )
     return written
+
+
+def _plan(row: OutboxEvent) -> list[Planned]:
+    question = db.session.get(Question, row.question_id)
+    post = post_for(row.post)
+    if question is None or post is None:
+        return []
+    audience = _audience(row, question, post)
+    audience.kinds.pop(row.actor_id, None)  # nobody is told of their own action
+    if not audience.kinds:
+        return []
+    muted = set(_watchers(question.id, WatchLevel.MUTED))
+    people = {
+        u.id: u
+        for u in db.session.scalars(select(User).where(User.id.in_(audience.kinds)))
+        if u.active
+    }
+    planned = []
+    for user_id, kind in audience.kinds.items():
+        user = people.get(user_id)
+        if user is None or (kind in SILENCED_BY_MUTE and user_id in muted):
+            continue
+        if kind not in ABOUT_MY_POST and not _can_see(user, question, post):
+            continue
+        planned.append(
+            Planned(user, question.id, kind, f"outbox:{row.id}", row.post, row.actor_id,
+                    row.detail or "")
+        )
+    return planned
 
 
 def _can_see(user: User, question: Question, post) -> bool:
@@ -324,10 +345,13 @@ def notify(
     post: str | None = None,
     actor_id: int | None = None,
     detail: str = "",
+    mail: MailPlanner | None = None,
 ) -> int:
     """One notification, unless this cause already produced one for this person. Returns 1
     when written. The caller commits."""
     now = utcnow()
+    mail = mail or MailPlanner([user], {question_id})
+    state = mail.state(user, question_id, kind, now)
     inserted = db.session.scalar(
         insert_unless_taken(
             Notification,
@@ -340,25 +364,38 @@ def notify(
                 "actor_id": actor_id,
                 "detail": detail[:300],
                 "created_at": now,
-                "email_state": _mail_state(user, question_id, kind, now).value,
+                "email_state": state.value,
             },
         ).returning(Notification.id)
     )
-    return 0 if inserted is None else 1
+    if inserted is None:
+        return 0
+    mail.wrote(user.id, question_id, state)
+    return 1
 
 
 # Mail: now, in the digest, or not -----------------------------------------------------------
 
 
 def preferences(user_id: int) -> dict[str, Delivery]:
-    chosen = dict(
-        db.session.execute(
-            select(MailPreference.topic, MailPreference.delivery).where(
-                MailPreference.user_id == user_id
-            )
-        ).all()
-    )
-    return {topic: Delivery(chosen.get(topic, DEFAULT_DELIVERY[topic].value)) for topic in TOPICS}
+    return _preferences([user_id])[user_id]
+
+
+def _preferences(user_ids: Iterable[int]) -> dict[int, dict[str, Delivery]]:
+    user_ids = set(user_ids)
+    chosen: dict[int, dict[str, str]] = {user_id: {} for user_id in user_ids}
+    for user_id, topic, delivery in db.session.execute(
+        select(MailPreference.user_id, MailPreference.topic, MailPreference.delivery).where(
+            MailPreference.user_id.in_(user_ids)
+        )
+    ):
+        chosen[user_id][topic] = delivery
+    return {
+        user_id: {
+            topic: Delivery(picked.get(topic, DEFAULT_DELIVERY[topic].value)) for topic in TOPICS
+        }
+        for user_id, picked in chosen.items()
+    }
 
 
 def set_preferences(user: User, choices: dict[str, str]) -> None:
@@ -375,29 +412,47 @@ def set_preferences(user: User, choices: dict[str, str]) -> None:
     db.session.flush()
 
 
-def _mail_state(user: User, question_id: int, kind: Kind, now: datetime) -> MailState:
-    if not user.email or user.password_hash is None:  # imported authors cannot read mail here
-        return MailState.NONE
-    delivery = preferences(user.id)[TOPIC_OF[kind]]
-    if delivery is Delivery.OFF:
-        return MailState.NONE
-    if delivery is Delivery.DIGEST:
-        return MailState.DIGEST
-    if kind is Kind.NUDGE:  # once per question, days after the rest: never held back
-        return MailState.PENDING
-    # One mail per thread per pause: the rest of what happens there waits for the digest.
-    pause = timedelta(minutes=current_app.config["MAIL_THREAD_PAUSE_MINUTES"])
-    recent = db.session.scalar(
-        select(func.count(Notification.id)).where(
-            Notification.user_id == user.id,
-            Notification.question_id == question_id,
-            or_(
-                Notification.email_state == MailState.PENDING.value,
-                Notification.emailed_at >= now - pause,
-            ),
-        )
-    )
-    return MailState.DIGEST if recent else MailState.PENDING
+class MailPlanner:
+    """Whether each notification of a batch is mailed now, in the digest or not at all, from
+    two queries for the whole batch: the people's preferences, and which of their threads
+    had a mail lately (one mail per thread per pause; the rest waits for the digest)."""
+
+    def __init__(self, users: Iterable[User], question_ids: set[int]):
+        readers = {u.id for u in users if u.email and u.password_hash is not None}
+        self._preferences = _preferences(readers) if readers else {}
+        self._recent: set[tuple[int, int]] = set()
+        if readers and question_ids:
+            pause = timedelta(minutes=current_app.config["MAIL_THREAD_PAUSE_MINUTES"])
+            self._recent = set(
+                db.session.execute(
+                    select(Notification.user_id, Notification.question_id)
+                    .where(
+                        Notification.user_id.in_(readers),
+                        Notification.question_id.in_(question_ids),
+                        or_(
+                            Notification.email_state == MailState.PENDING.value,
+                            Notification.emailed_at >= utcnow() - pause,
+                        ),
+                    )
+                    .distinct()
+                ).all()
+            )
+
+    def state(self, user: User, question_id: int, kind: Kind, now: datetime) -> MailState:
+        if user.id not in self._preferences:  # imported authors cannot read mail here
+            return MailState.NONE
+        delivery = self._preferences[user.id][TOPIC_OF[kind]]
+        if delivery is Delivery.OFF:
+            return MailState.NONE
+        if delivery is Delivery.DIGEST:
+            return MailState.DIGEST
+        if kind is Kind.NUDGE:  # once per question, days after the rest: never held back
+            return MailState.PENDING
+        return MailState.DIGEST if (user.id, question_id) in self._recent else MailState.PENDING
+
+    def wrote(self, user_id: int, question_id: int, state: MailState) -> None:
+        if state is MailState.PENDING:
+            self._recent.add((user_id, question_id))
 
 
 # The inbox ----------------------------------------------------------------------------------
