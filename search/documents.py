@@ -48,6 +48,9 @@ class SearchQuery:
     # False: `total` may be an estimate (similar questions show no count; counting a
     # filtered search exactly walks every match).
     count_total: bool = True
+    # False: hits come without a snippet or a highlighted title (`SearchIndex.with_snippets`
+    # adds them), for callers that rank many candidates and show a few.
+    snippets: bool = True
     # What could not be understood in what was typed ("is:bogus"), in words for the reader.
     notes: list[str] = field(default_factory=list)
 
@@ -67,6 +70,7 @@ class Hit:
     answer_count: int
     created_at: datetime
     rank: float
+    excerpt: str = field(default="", repr=False, compare=False)
 
 
 @dataclass(frozen=True)

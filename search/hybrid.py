@@ -9,6 +9,7 @@ results are blended; later pages, other sorts and queries without words are BM25
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -26,6 +27,9 @@ MEANING_ALONE = 0.5
 SIMILAR_BAR = 0.45
 SIMILAR_WORDS_BAR = 0.5
 SIMILAR_WORDS_FLOOR = 0.3
+# The query's embedding is made in a helper thread while BM25 searches in the caller's: the
+# model's work happens outside Python's lock, so the two overlap.
+_ENCODING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="encode-query")
 
 
 @dataclass
@@ -37,9 +41,14 @@ class HybridSearch:
 
     def _candidates(self, request: SearchQuery) -> tuple[SearchResults, dict, dict]:
         """BM25 results, their scores, and the similarity in meaning of every candidate."""
-        words = self.index.search(replace(request, page=1, per_page=CANDIDATES))
+        encoding = _ENCODING.submit(self.encode, request.text)
+        words = self.index.search(
+            replace(request, page=1, per_page=CANDIDATES, snippets=False)
+        )
         vectors = self.vectors()
-        query = self.encode(words.corrected or request.text)
+        query = encoding.result()
+        if words.corrected:
+            query = self.encode(words.corrected)
         similarity = dict(vectors.nearest(query, request.product, CANDIDATES))
         scores = {hit.id: hit.rank for hit in words.hits}
         similarity.update(vectors.similarity(query, [t for t in scores if t not in similarity]))
@@ -49,7 +58,7 @@ class HybridSearch:
         """The candidates that pass the filters, blended and best first."""
         hits = {hit.id: hit for hit in words.hits}
         others = [t for t in similarity if t not in hits]
-        hits.update(self.index.hits_for(others, request, text))
+        hits.update(self.index.hits_for(others, replace(request, snippets=False), text))
         standings = {t: standing(hit.score, hit.answer_count) for t, hit in hits.items()}
         similarity = {t: s for t, s in similarity.items() if t in hits}
         return [hits[t] for t in self.blend.rank(scores, similarity, standings)]
@@ -62,10 +71,11 @@ class HybridSearch:
         meaning = {t: s for t, s in similarity.items() if t in scores or s >= MEANING_ALONE}
         ranked = self._ranked(scores, meaning, words, request, words.corrected or request.text)
         first = (request.page - 1) * request.per_page
+        page = ranked[first : first + request.per_page]
         return replace(
             words,
             query=request,
-            hits=ranked[first : first + request.per_page],
+            hits=self.index.with_snippets(page, words.corrected or request.text),
             total=max(words.total, len(ranked)),
             suggestion=words.suggestion if not ranked else None,
         )
@@ -95,4 +105,4 @@ class HybridSearch:
             )
         }
         ranked = self._ranked(scores, similarity, words, request, title)
-        return [hit for hit in ranked if hit.id in close][:limit]
+        return self.index.with_snippets([hit for hit in ranked if hit.id in close][:limit], title)

@@ -113,6 +113,16 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
+def _snippet(excerpt: str, terms: frozenset[str]):
+    return snippets.snippet(excerpt, terms, _stem) or [
+        (excerpt[:180] + ("…" if len(excerpt) > 180 else ""), False)
+    ]
+
+
+def _title_segments(title: str, terms: frozenset[str]):
+    return snippets.highlight_all(title, terms, _stem) or [(title, False)]
+
+
 def _passes(stored: dict, request: SearchQuery) -> bool:
     """The request's filters, checked on a document's stored fields."""
     if request.product and stored.get("product") != request.product:
@@ -447,7 +457,10 @@ class SearchIndex:
             for field, text in words.all_terms()
             if field in ("title", "body") and isinstance(text, str)
         )
-        hits = [self._hit(hit, terms) for hit in results[first : first + request.per_page]]
+        hits = [
+            self._hit_from(hit.fields(), terms, hit.score or 0.0, request.snippets)
+            for hit in results[first : first + request.per_page]
+        ]
         suggestion = None
         if request.text and total == 0:
             suggestion = self._suggestion(searcher, request.text)
@@ -469,26 +482,33 @@ class SearchIndex:
                 continue
             stored = searcher.stored_fields(number)
             if _passes(stored, request):
-                found[thread] = self._hit_from(stored, terms, 0.0)
+                found[thread] = self._hit_from(stored, terms, 0.0, request.snippets)
         return found
 
-    def _hit(self, hit, terms: frozenset[str]) -> Hit:
-        return self._hit_from(hit.fields(), terms, hit.score or 0.0)
+    def with_snippets(self, hits: list[Hit], text: str) -> list[Hit]:
+        """These hits with their snippet and title marked with the words of `text`."""
+        terms = frozenset(token.text for token in ANALYZER(text)) if text else frozenset()
+        return [
+            replace(
+                hit,
+                snippet=_snippet(hit.excerpt, terms),
+                title_segments=_title_segments(hit.title, terms),
+            )
+            for hit in hits
+        ]
 
-    def _hit_from(self, stored: dict, terms: frozenset[str], rank: float) -> Hit:
+    def _hit_from(
+        self, stored: dict, terms: frozenset[str], rank: float, with_snippet: bool = True
+    ) -> Hit:
         excerpt = stored.get("excerpt", "")
-        snippet = snippets.snippet(excerpt, terms, _stem) or [
-            (excerpt[:180] + ("…" if len(excerpt) > 180 else ""), False)
-        ]
-        title_segments = snippets.highlight_all(stored["title"], terms, _stem) or [
-            (stored["title"], False)
-        ]
+        title = stored["title"]
         flags = stored.get("flags", "").split()
         return Hit(
             id=stored["id"],
-            title=stored["title"],
-            title_segments=title_segments,
-            snippet=snippet,
+            title=title,
+            title_segments=_title_segments(title, terms) if with_snippet else [(title, False)],
+            snippet=_snippet(excerpt, terms) if with_snippet else [],
+            excerpt=excerpt,
             product=stored.get("product", ""),
             tags=[t for t in stored.get("tags", "").split(",") if t],
             state=stored.get("state", ""),
