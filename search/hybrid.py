@@ -42,9 +42,7 @@ class HybridSearch:
     def _candidates(self, request: SearchQuery) -> tuple[SearchResults, dict, dict]:
         """BM25 results, their scores, and the similarity in meaning of every candidate."""
         encoding = _ENCODING.submit(self.encode, request.text)
-        words = self.index.search(
-            replace(request, page=1, per_page=CANDIDATES, snippets=False)
-        )
+        words = self.index.search(replace(request, page=1, per_page=CANDIDATES, snippets=False))
         vectors = self.vectors()
         query = encoding.result()
         if words.corrected:

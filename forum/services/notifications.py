@@ -323,8 +323,15 @@ def _plan(row: OutboxEvent) -> list[Planned]:
         if kind not in ABOUT_MY_POST and not _can_see(user, question, post):
             continue
         planned.append(
-            Planned(user, question.id, kind, f"outbox:{row.id}", row.post, row.actor_id,
-                    row.detail or "")
+            Planned(
+                user,
+                question.id,
+                kind,
+                f"outbox:{row.id}",
+                row.post,
+                row.actor_id,
+                row.detail or "",
+            )
         )
     return planned
 
