@@ -36,7 +36,12 @@ def worker_cli(ctx: click.Context, poll: float, exit_with_parent: bool) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     click.echo("Worker consuming the outbox (Ctrl-C to stop).")
     try:
-        run(poll=poll, should_stop=lambda: bool(stopping), exit_with_parent=exit_with_parent)
+        run(
+            poll=poll,
+            should_stop=lambda: bool(stopping),
+            exit_with_parent=exit_with_parent,
+            lane_process=True,
+        )
     except KeyboardInterrupt:
         pass
 

@@ -24,8 +24,11 @@ the batch runs again, which the revision check makes harmless.
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -267,23 +270,76 @@ def run(
     poll: float = 0.1,
     should_stop: Callable[[], bool] = lambda: False,
     exit_with_parent: bool = False,
+    lane_process: bool = False,
 ) -> None:
     """Consume the outbox until told to stop. When the database goes away it waits, with a
-    growing pause, and carries on when it is back. Notifications run in a thread of their
-    own (their own cursor and session), so a long indexing batch never keeps people waiting."""
-    stop = threading.Event()
-    lane = threading.Thread(
-        target=_notification_lane,
-        args=(current_app._get_current_object(), poll, stop),
-        name="notifications",
-        daemon=True,
-    )
+    growing pause, and carries on when it is back.
+
+    Notifications have a lane of their own (their own cursor and session), so a long indexing
+    batch never keeps people waiting. `lane_process` (the `flask worker` command) runs that
+    lane in a child process: as a thread it would share Python's lock with the indexing, and
+    wait for it at each of its database calls. The child dies with the worker, even killed,
+    and is started again if it dies alone."""
+    app = current_app._get_current_object()
+    lane = NotificationLane(app, poll, process=lane_process)
     lane.start()
     try:
-        _outbox_lane(poll, should_stop, exit_with_parent)
+        _outbox_lane(poll, should_stop, exit_with_parent, lane.keep_alive)
     finally:
-        stop.set()
-        lane.join(timeout=10)
+        lane.stop()
+
+
+class NotificationLane:
+    """The notification lane, as a thread of this process or as a child process."""
+
+    def __init__(self, app, poll: float, process: bool):
+        self.app, self.poll, self.process = app, poll, process
+        self._stop = threading.Event()
+        self._runner: threading.Thread | multiprocessing.process.BaseProcess | None = None
+
+    def start(self) -> None:
+        if self.process:
+            context = multiprocessing.get_context("fork")
+            self._runner = context.Process(
+                target=_notification_process, args=(self.app, self.poll), name="notifications"
+            )
+        else:
+            self._runner = threading.Thread(
+                target=_notification_lane,
+                args=(self.app, self.poll, self._stop),
+                name="notifications",
+                daemon=True,
+            )
+        self._runner.start()
+
+    def keep_alive(self) -> None:
+        if self._runner is not None and not self._runner.is_alive() and not self._stop.is_set():
+            log.warning("The notification lane stopped; starting it again.")
+            self.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if isinstance(self._runner, threading.Thread):
+            self._runner.join(timeout=10)
+        elif self._runner is not None:
+            self._runner.terminate()
+            self._runner.join(timeout=10)
+
+
+def _notification_process(app, poll: float) -> None:
+    """The notification lane's child process (forked): it dies with its parent, and leaves
+    the parent's database connections alone."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: killed with the worker
+    except OSError:
+        pass
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the worker, which stops us
+    with app.app_context():
+        db.engine.dispose(close=False)  # the parent's pooled connections stay the parent's
+    _notification_lane(app, poll, stop)
 
 
 def _notification_lane(app, poll: float, stop: threading.Event) -> None:
@@ -312,7 +368,12 @@ def _notification_lane(app, poll: float, stop: threading.Event) -> None:
             db.session.remove()
 
 
-def _outbox_lane(poll: float, should_stop: Callable[[], bool], exit_with_parent: bool) -> None:
+def _outbox_lane(
+    poll: float,
+    should_stop: Callable[[], bool],
+    exit_with_parent: bool,
+    between_batches: Callable[[], None] = lambda: None,
+) -> None:
     parent = os.getppid()
     pause = poll
     last_purge = 0.0
@@ -321,6 +382,7 @@ def _outbox_lane(poll: float, should_stop: Callable[[], bool], exit_with_parent:
         if exit_with_parent and os.getppid() != parent:
             log.info("The process that started the worker is gone; stopping.")
             return
+        between_batches()
         try:
             claimed = process_batch()
             _carry_on(send_mail)

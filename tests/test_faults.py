@@ -371,3 +371,51 @@ def test_eight_writers_on_one_thread_then_every_post_is_findable(app, make):
     assert hits and hits[0].id == thread
     missing = [w for w in acknowledged if not findable(w)]
     assert missing == []
+
+
+def _wait_for(condition, seconds: float = 15.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _asker_told(answer_id: int, asker_id: int) -> bool:
+    db.session.rollback()  # a fresh look at what the worker committed
+    return (
+        db.session.scalar(
+            select(func.count(Notification.id)).where(
+                Notification.post == f"answer:{answer_id}", Notification.user_id == asker_id
+            )
+        )
+        == 1
+    )
+
+
+def test_the_notification_lane_is_a_process_that_comes_back_and_dies_with_the_worker(app, make):
+    """`flask worker` tells people from a child process of its own: killed alone, it is
+    started again and nobody's notification is lost; the worker killed, it goes too."""
+    asker, helper = make.user(), make.user()
+    question = make.question(author=asker, title="Router drops the connection every night")
+    worker = flask(app, "worker", "--poll", "0.02")
+    try:
+        assert _wait_for(lambda: len(psutil.Process(worker.pid).children()) == 1)
+        lane = psutil.Process(worker.pid).children()[0]
+        first = posting.post_answer(helper, question.id, "Turn off the nightly channel scan.")
+        db.session.commit()
+        assert _wait_for(lambda: _asker_told(first.id, asker.id))
+
+        lane.kill()
+        lane.wait(timeout=5)
+        second = posting.post_answer(helper, question.id, "Or update the router's firmware.")
+        db.session.commit()
+        assert _wait_for(lambda: _asker_told(second.id, asker.id))
+        children = psutil.Process(worker.pid).children()
+        assert len(children) == 1 and children[0].pid != lane.pid
+        lane = children[0]
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.communicate(timeout=10)
+    assert _wait_for(lambda: not lane.is_running() or lane.status() == psutil.STATUS_ZOMBIE, 5)
