@@ -38,7 +38,7 @@ from flask import current_app
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError
 
-from .extensions import db
+from .extensions import db, take_write_lock
 from .models import Answer, Comment, OutboxEvent, Question, utcnow
 from .search_sync import sync_threads
 
@@ -136,7 +136,7 @@ def notify_batch(limit: int = NOTIFY_BATCH) -> int:
     and move the lane's cursor (`notified_at`) in the same commit. Returns how many rows were
     claimed. A row whose delivery fails on its own is logged and passed over, so that one bad
     row cannot silence everyone after it."""
-    from .services.notifications import deliver
+    from .services import notifications
 
     query = (
         select(OutboxEvent)
@@ -152,7 +152,9 @@ def notify_batch(limit: int = NOTIFY_BATCH) -> int:
         return 0
     ids = [row.id for row in rows]
     try:
-        deliver(rows)
+        planned = notifications.plan(rows)
+        take_write_lock(db.session)  # people are waiting: do not queue behind posting
+        notifications.write(planned)
         _mark_notified(ids)
         db.session.commit()
     except Exception as error:

@@ -419,3 +419,37 @@ def test_the_notification_lane_is_a_process_that_comes_back_and_dies_with_the_wo
         worker.send_signal(signal.SIGKILL)
         worker.communicate(timeout=10)
     assert _wait_for(lambda: not lane.is_running() or lane.status() == psutil.STATUS_ZOMBIE, 5)
+
+
+def test_the_notification_write_waits_for_the_lock_and_then_takes_it(app, make):
+    """A notification batch does not queue behind posting for long: it takes the write lock
+    as soon as it is free, and gives up with the database's own error past its patience."""
+    from forum.extensions import take_write_lock
+
+    user = make.user()
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not url.startswith("sqlite"):
+        take_write_lock(db.session)  # row locks on PostgreSQL: nothing to take
+        assert db.session.get(User, user.id).display_name
+        return
+    import sqlite3
+
+    other = sqlite3.connect(
+        url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False
+    )
+    other.execute("BEGIN IMMEDIATE")  # someone else is writing
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        take_write_lock(db.session, patience=0.2)
+    db.session.rollback()
+    release = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+    release.start()
+    take_write_lock(db.session)  # waits for the other writer, then holds the lock
+    release.join()
+    db.session.get(User, user.id).display_name = "Renamed while others wait"
+    db.session.commit()
+    assert other.execute("SELECT display_name FROM users WHERE id = ?", (user.id,)).fetchone() == (
+        "Renamed while others wait",
+    )
+    # The connection's own patience for other writes is back to what it was.
+    assert db.session.execute(sa.text("PRAGMA busy_timeout")).scalar() == 15000
+    other.close()

@@ -284,11 +284,19 @@ class Planned:
 
 def deliver(rows: Iterable[OutboxEvent]) -> int:
     """The worker's consumer: notifications for these outbox rows. Returns how many were
-    written (a row seen before writes none). The caller commits.
+    written (a row seen before writes none). The caller commits."""
+    return write(plan(rows))
 
-    Everything is read first and written last, in a few statements for the whole batch: on
-    SQLite the write lock, which posting waits for, is then held only for the inserts."""
-    planned = [p for row in rows if row.kind in NOTIFYING for p in _plan(row)]
+
+def plan(rows: Iterable[OutboxEvent]) -> list[Planned]:
+    """Who is told of what for these outbox rows, reading only."""
+    return [p for row in rows if row.kind in NOTIFYING for p in _plan(row)]
+
+
+def write(planned: list[Planned]) -> int:
+    """Write planned notifications, each with its mail state, in a few statements for the
+    whole batch (the worker plans first and writes last: on SQLite the write lock, which
+    posting waits for, is then held only for the inserts). Returns how many were new."""
     if not planned:
         return 0
     mail = MailPlanner([p.user for p in planned], {p.question_id for p in planned})
