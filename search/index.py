@@ -16,6 +16,7 @@ from pathlib import Path
 
 from whoosh import fields, index, qparser, query, scoring, sorting
 from whoosh.analysis import CharsetFilter, StemmingAnalyzer
+from whoosh.reading import ReaderClosed
 from whoosh.support.charset import accent_map
 from whoosh.writing import MERGE_SMALL
 
@@ -111,6 +112,16 @@ def _revisions_in(searcher, ids: list[int]) -> dict[int, int]:
 
 def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def _reading(read, *args):
+    """Run a read of the index; once more if another thread of this process closed the
+    searcher under it (a rebuild swapped a new generation in, or a change made it stale):
+    the second read opens the current one."""
+    try:
+        return read(*args)
+    except ReaderClosed:
+        return read(*args)
 
 
 def _snippet(excerpt: str, terms: frozenset[str]):
@@ -393,10 +404,12 @@ class SearchIndex:
     def search(self, request: SearchQuery) -> SearchResults:
         """The threads that match, best first. When the words find nothing and look
         misspelt, the corrected words are searched at once (`corrected` says so)."""
-        results = self._search(request)
+        results = _reading(self._search, request)
         if results.total or not results.suggestion or not request.autocorrect:
             return results
-        corrected = self._search(replace(request, text=results.suggestion, autocorrect=False))
+        corrected = _reading(
+            self._search, replace(request, text=results.suggestion, autocorrect=False)
+        )
         if not corrected.total:
             return results
         return replace(corrected, query=request, corrected=results.suggestion)
@@ -473,6 +486,9 @@ class SearchIndex:
         that pass the request's filters; snippets marked with the words of `text`."""
         if not ids:
             return {}
+        return _reading(self._hits_for, ids, request, text)
+
+    def _hits_for(self, ids: list[int], request: SearchQuery, text: str) -> dict[int, Hit]:
         searcher = self._current_searcher()
         terms = frozenset(token.text for token in ANALYZER(text)) if text else frozenset()
         found = {}
