@@ -24,7 +24,6 @@ the batch runs again, which the revision check makes harmless.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import multiprocessing
 import os
@@ -37,6 +36,8 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError
+
+from search.index import die_with_parent
 
 from .extensions import db, take_write_lock
 from .models import Answer, Comment, OutboxEvent, Question, utcnow
@@ -331,11 +332,7 @@ class NotificationLane:
 def _notification_process(app, poll: float) -> None:
     """The notification lane's child process (forked): it dies with its parent, and leaves
     the parent's database connections alone."""
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: killed with the worker
-    except OSError:
-        pass
+    die_with_parent()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the worker, which stops us

@@ -77,9 +77,10 @@ def _naive_utc(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
-def _die_with_parent(_index=None) -> None:
-    """In a rebuild's helper process: be killed when the rebuilding process dies, even by
-    SIGKILL, so that no helper lives on holding the new generation's lock (Linux)."""
+def die_with_parent(_index=None) -> None:
+    """In a helper process (a rebuild's, the worker's notification lane): be killed when the
+    process that started it dies, even by SIGKILL, so that no helper lives on holding a lock
+    or working for nobody (Linux)."""
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
@@ -122,6 +123,11 @@ def _reading(read, *args):
         return read(*args)
     except ReaderClosed:
         return read(*args)
+
+
+def _terms(text: str) -> frozenset[str]:
+    """The indexed forms of the words of `text`, for marking them in titles and snippets."""
+    return frozenset(token.text for token in ANALYZER(text)) if text else frozenset()
 
 
 def _snippet(excerpt: str, terms: frozenset[str]):
@@ -300,7 +306,7 @@ class SearchIndex:
         fast); they die with this process. Returns how many documents were written."""
         count = 0
         if procs > 1:
-            multiprocessing.util.register_after_fork(self, _die_with_parent)
+            multiprocessing.util.register_after_fork(self, die_with_parent)
         generation = self._new_generation()
         built = index.open_dir(self.path / generation)
         options = {"procs": procs, "multisegment": True} if procs > 1 else {}
@@ -490,7 +496,7 @@ class SearchIndex:
 
     def _hits_for(self, ids: list[int], request: SearchQuery, text: str) -> dict[int, Hit]:
         searcher = self._current_searcher()
-        terms = frozenset(token.text for token in ANALYZER(text)) if text else frozenset()
+        terms = _terms(text)
         found = {}
         for thread in ids:
             number = searcher.document_number(id=thread)
@@ -503,7 +509,7 @@ class SearchIndex:
 
     def with_snippets(self, hits: list[Hit], text: str) -> list[Hit]:
         """These hits with their snippet and title marked with the words of `text`."""
-        terms = frozenset(token.text for token in ANALYZER(text)) if text else frozenset()
+        terms = _terms(text)
         return [
             replace(
                 hit,

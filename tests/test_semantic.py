@@ -49,13 +49,19 @@ def test_the_worker_embeds_threads_and_keeps_them_in_step(make):
     assert stored(question.id) is not None
 
 
-def test_meaning_finds_a_thread_that_shares_no_word(make):
+@pytest.fixture
+def factory_reset(make):
+    """A lamp thread about a factory reset that never says "reset" or "lamp"."""
     lamp = make.product(name="Lamp")
-    target = make.question(
+    return lamp, make.question(
         product=lamp,
         title="Restore my smart light bulb to its original factory state",
         body="I want to wipe the bulb and set it up from the beginning again.",
     )
+
+
+def test_meaning_finds_a_thread_that_shares_no_word(make, factory_reset):
+    lamp, target = factory_reset
     make.question(product=lamp, title="Which colour temperature suits reading", body="y" * 30)
     text = "how do I reset the lamp"
     assert target.id in ids(search_threads(SearchQuery(text=text)))
@@ -69,25 +75,15 @@ def test_meaning_finds_a_thread_that_shares_no_word(make):
     assert target.id not in ids(search_threads(SearchQuery(text=text)))
 
 
-def test_similar_questions_by_meaning_without_padding(make):
-    lamp = make.product(name="Lamp")
-    target = make.question(
-        product=lamp,
-        title="Restore my smart light bulb to its original factory state",
-        body="I want to wipe the bulb and set it up from the beginning again.",
-    )
+def test_similar_questions_by_meaning_without_padding(make, factory_reset):
+    lamp, target = factory_reset
     make.question(product=lamp, title="Best beer for a summer barbecue", body="z" * 30)
     found = similar_threads("how do I reset the lamp", product=lamp.slug)
     assert [hit.id for hit in found] == [target.id]
 
 
-def test_with_embeddings_off_search_is_words_alone(app, make):
-    lamp = make.product(name="Lamp")
-    target = make.question(
-        product=lamp,
-        title="Restore my smart light bulb to its original factory state",
-        body="I want to wipe the bulb and set it up from the beginning again.",
-    )
+def test_with_embeddings_off_search_is_words_alone(app, make, factory_reset):
+    lamp, target = factory_reset
     app.config["EMBEDDINGS"] = False
     assert ids(search_threads(SearchQuery(text="how do I reset the lamp"))) == []
     assert ids(search_threads(SearchQuery(text="restore smart bulb"))) == [target.id]

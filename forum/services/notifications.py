@@ -1,11 +1,12 @@
 """Notifications: who is told of what the outbox says happened, and their inbox.
 
-`deliver` is the worker's consumer. For each outbox row it works out the people to tell and
-writes one notification each, keyed by the row ("outbox:123"): a person who qualifies
-several ways (the asker, also mentioned) gets the most specific one, and running the same row
-again writes nothing new. Nobody is told of their own action, nor of a post they may not see.
-Whether a notification is also mailed now, later in a digest, or not at all is decided here
-too, from the person's preferences and the per-thread mail pause; `forum.mail` sends.
+`plan` and `write` are the worker's consumer. For each outbox row `plan` works out the
+people to tell (reading only), and `write` writes one notification each, keyed by the row
+("outbox:123"): a person who qualifies several ways (the asker, also mentioned) gets the most
+specific one, and running the same row again writes nothing new. Nobody is told of their own
+action, nor of a post they may not see. Whether a notification is also mailed now, later in a
+digest, or not at all is decided here too, from the person's preferences and the per-thread
+mail pause; `forum.mail` sends.
 """
 
 from __future__ import annotations
@@ -271,7 +272,7 @@ ABOUT_MY_POST = {Kind.POST_HIDDEN, Kind.POST_RESTORED, Kind.PRIVATE_MESSAGE}
 
 @dataclass
 class Planned:
-    """One notification worked out by `deliver`, not yet written."""
+    """One notification worked out by `plan`, not yet written by `write`."""
 
     user: User
     question_id: int
@@ -282,12 +283,6 @@ class Planned:
     detail: str
 
 
-def deliver(rows: Iterable[OutboxEvent]) -> int:
-    """The worker's consumer: notifications for these outbox rows. Returns how many were
-    written (a row seen before writes none). The caller commits."""
-    return write(plan(rows))
-
-
 def plan(rows: Iterable[OutboxEvent]) -> list[Planned]:
     """Who is told of what for these outbox rows, reading only."""
     return [p for row in rows if row.kind in NOTIFYING for p in _plan(row)]
@@ -296,7 +291,8 @@ def plan(rows: Iterable[OutboxEvent]) -> list[Planned]:
 def write(planned: list[Planned]) -> int:
     """Write planned notifications, each with its mail state, in a few statements for the
     whole batch (the worker plans first and writes last: on SQLite the write lock, which
-    posting waits for, is then held only for the inserts). Returns how many were new."""
+    posting waits for, is then held only for the inserts). Returns how many were new (a row
+    seen before writes none). The caller commits."""
     if not planned:
         return 0
     mail = MailPlanner([p.user for p in planned], {p.question_id for p in planned})

@@ -263,9 +263,7 @@ def best_answer_excerpts(question_ids: list[int], length: int = 220) -> dict[int
     """The first lines of each thread's verified (else accepted) answer, if it is visible."""
     if not question_ids:
         return {}
-    from sqlalchemy import func as sql
-
-    best = sql.coalesce(Question.verified_answer_id, Question.accepted_answer_id)
+    best = func.coalesce(Question.verified_answer_id, Question.accepted_answer_id)
     rows = db.session.execute(
         select(Question.id, Answer.body_html)
         .join(Answer, Answer.id == best)
