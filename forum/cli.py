@@ -215,9 +215,15 @@ def search_check(no_repair: bool) -> None:
     from .search_sync import check_drift
 
     report = check_drift(repair=not no_repair)
+    pending = report.pop("pending")
     for kind, ids in report.items():
         shown = ", ".join(map(str, ids[:20])) + (" …" if len(ids) > 20 else "")
         click.echo(f"{kind}: {len(ids)}" + (f" ({shown})" if ids else ""))
+    if pending:
+        click.echo(
+            f"waiting for the worker: {len(pending)} (changes it has not indexed yet; it does "
+            "within seconds while it runs, and `flask worker drain` does it now)"
+        )
     drift = sum(len(ids) for ids in report.values())
     if not drift:
         click.echo("The index matches the database (by revision).")

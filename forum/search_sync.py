@@ -17,7 +17,7 @@ from search.hybrid import HybridSearch
 
 from .extensions import db
 from .markup import plain_text
-from .models import Answer, Comment, Question
+from .models import Answer, Comment, OutboxEvent, Question
 
 log = logging.getLogger(__name__)
 CHUNK = 500
@@ -179,8 +179,10 @@ def reindex_all(progress: Callable[[int], None] | None = None) -> int:
 
 def check_drift(repair: bool = True) -> dict[str, list[int]]:
     """Compare database and index by revision: threads missing from the index, stale in it
-    (an older revision) and orphaned (indexed but deleted, hidden or gone). Repairs through
-    the worker's own consumer unless told not to."""
+    (an older revision) and orphaned (indexed but deleted, hidden or gone). A difference the
+    outbox explains (a change the worker has not consumed yet) is `pending`, not drift: the
+    worker will index it, so it is reported but never repaired here. Repairs the rest
+    through the worker's own consumer unless told not to."""
     in_db = dict(
         db.session.execute(
             select(Question.id, Question.revision).where(
@@ -189,11 +191,18 @@ def check_drift(repair: bool = True) -> dict[str, list[int]]:
         ).all()
     )
     in_index = get_index().stored_revisions()
-    report = {
-        "missing": sorted(set(in_db) - set(in_index)),
-        "orphaned": sorted(set(in_index) - set(in_db)),
-        "stale": sorted(i for i in set(in_db) & set(in_index) if in_index[i] < in_db[i]),
+    queued = set(
+        db.session.scalars(
+            select(OutboxEvent.question_id).where(OutboxEvent.processed_at.is_(None)).distinct()
+        )
+    )
+    differ = {
+        "missing": set(in_db) - set(in_index),
+        "orphaned": set(in_index) - set(in_db),
+        "stale": {i for i in set(in_db) & set(in_index) if in_index[i] < in_db[i]},
     }
-    if repair and any(report.values()):
+    report = {kind: sorted(ids - queued) for kind, ids in differ.items()}
+    report["pending"] = sorted(set().union(*differ.values()) & queued)
+    if repair and any(report[kind] for kind in differ):
         sync_threads(db.session, report["missing"] + report["stale"] + report["orphaned"])
     return report

@@ -28,7 +28,7 @@ from search import parse_query
 from .factories import done
 
 PROJECT = Path(__file__).resolve().parents[1]
-NO_DRIFT = {"missing": [], "orphaned": [], "stale": []}
+NO_DRIFT = {"missing": [], "orphaned": [], "stale": [], "pending": []}
 
 
 def findable(word: str) -> bool:
@@ -70,7 +70,7 @@ def test_out_of_order_and_repeated_changes_leave_the_latest_revision(make):
 
 
 @pytest.mark.parametrize("change", ["vote", "accept", "hide"])
-def test_check_sees_a_change_as_stale_until_the_worker_runs(runner, make, change):
+def test_check_tells_a_change_waiting_for_the_worker_from_drift(runner, make, change):
     asker, moderator = make.user(), make.user(Role.MODERATOR)
     question = make.question(author=asker)
     answer = make.answer(question)
@@ -82,13 +82,37 @@ def test_check_sees_a_change_as_stale_until_the_worker_runs(runner, make, change
     else:
         moderation.set_hidden(moderator, question, True)
     db.session.commit()
+    # The outbox explains the difference: waiting for the worker, not broken.
+    assert check_drift(repair=False) == {**NO_DRIFT, "pending": [question.id]}
+    result = runner.invoke(args=["search", "check", "--no-repair"])
+    assert result.exit_code == 0, result.output
+    assert "waiting for the worker: 1" in result.output
+    assert "The index matches the database" in result.output
+    # The same difference with the outbox row gone (consumed, but the index lost it) is drift.
+    db.session.execute(sa.update(OutboxEvent).values(processed_at=sa.func.now()))
+    db.session.commit()
     report = check_drift(repair=False)
     assert report[("orphaned" if change == "hide" else "stale")] == [question.id]
     result = runner.invoke(args=["search", "check", "--no-repair"])
     assert result.exit_code != 0 and "repairs them" in result.output
-    drain()
+    result = runner.invoke(args=["search", "check"])
+    assert result.exit_code == 0 and "Repaired." in result.output
     assert check_drift(repair=False) == NO_DRIFT
     assert runner.invoke(args=["search", "check", "--no-repair"]).exit_code == 0
+
+
+def test_a_new_install_reports_no_drift_before_the_worker_has_run(runner):
+    """Demo data seeded, worker not yet run: nothing is broken, and check says so."""
+    assert runner.invoke(args=["forum", "seed-demo"]).exit_code == 0
+    result = runner.invoke(args=["search", "check", "--no-repair"])
+    assert result.exit_code == 0, result.output
+    assert "stale: 0" in result.output and "missing: 0" in result.output
+    assert "waiting for the worker:" in result.output
+    assert "Repaired" not in result.output
+    drain()
+    result = runner.invoke(args=["search", "check", "--no-repair"])
+    assert "waiting for the worker" not in result.output
+    assert "The index matches the database (by revision)." in result.output
 
 
 # SIGKILL ---------------------------------------------------------------------------------------

@@ -349,7 +349,12 @@ class ThreadLifecycle(RuleBasedStateMachine):
             select(func.count(OutboxEvent.id)).where(OutboxEvent.processed_at.is_(None))
         )
         if pending == 0:
-            assert check_drift(repair=False) == {"missing": [], "orphaned": [], "stale": []}
+            assert check_drift(repair=False) == {
+                "missing": [],
+                "orphaned": [],
+                "stale": [],
+                "pending": [],
+            }
 
     def teardown(self):
         db.session.rollback()

@@ -15,6 +15,18 @@ class ServiceError(Exception):
 class InvalidInput(ServiceError):
     status_code = 400
 
+    @classmethod
+    def together(cls, problems: list[InvalidInput]) -> InvalidInput:
+        """Every problem of a form at once: the first's message, all of them in `problems`,
+        so a form can show each beside its field after one submit."""
+        error = cls(problems[0].message, problems[0].field)
+        error.problems = problems
+        return error
+
+    @property
+    def all(self) -> list[InvalidInput]:
+        return getattr(self, "problems", [self])
+
 
 class PermissionDenied(ServiceError):
     status_code = 403

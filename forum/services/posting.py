@@ -7,6 +7,7 @@ before that commit (`forum.thread_changes`)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from sqlalchemy import select, update
 
@@ -75,21 +76,51 @@ def _require_poster(user: User | None) -> User:
     return user
 
 
-def ask_question(author: User, product_id: int, title: str, body: str, tags: str = "") -> Question:
-    """A signed-in user asks a question about a product."""
-    _require_poster(author)
-    title = _require_length(title, TITLE_LENGTH, "title", "The title")
-    body = _require_length(body, BODY_LENGTH, "body", "The question")
+def _all_valid(*checks: Callable[[], object]) -> list:
+    """Run every check, and raise all their complaints together: a form learns everything
+    that is wrong with it in one submit."""
+    results, problems = [], []
+    for check in checks:
+        try:
+            results.append(check())
+        except InvalidInput as problem:
+            problems.append(problem)
+    if problems:
+        raise InvalidInput.together(problems)
+    return results
+
+
+def _product(product_id: int | None) -> Product:
     product = db.session.get(Product, product_id) if product_id else None
     if product is None:
         raise InvalidInput("Choose the product your question is about.", field="product_id")
+    return product
+
+
+def check_question(
+    title: str, body: str, tags: str, product_id: int | None = None, product_needed: bool = True
+) -> tuple[str, str, list[str], Product | None]:
+    """A question's title, body, tags (and product) cleaned, or every complaint at once."""
+    title, body, tag_names, *product = _all_valid(
+        lambda: _require_length(title, TITLE_LENGTH, "title", "The title"),
+        lambda: _require_length(body, BODY_LENGTH, "body", "The question"),
+        lambda: parse_tags(tags),
+        *([lambda: _product(product_id)] if product_needed else []),
+    )
+    return title, body, tag_names, (product[0] if product else None)
+
+
+def ask_question(author: User, product_id: int, title: str, body: str, tags: str = "") -> Question:
+    """A signed-in user asks a question about a product."""
+    _require_poster(author)
+    title, body, tag_names, product = check_question(title, body, tags, product_id)
     question = Question(
         product=product,
         author=author,
         title=title,
         body_source=body,
         body_html=render_markdown(body),
-        tags=get_or_create_tags(parse_tags(tags)),
+        tags=get_or_create_tags(tag_names),
     )
     db.session.add(question)
     db.session.flush()
@@ -181,9 +212,7 @@ def _keep_revision(editor: User, post: Question | Answer | Comment) -> None:
 def edit_question(editor: User, question: Question, title: str, body: str, tags: str) -> Question:
     """The author (or a moderator) edits a question; the old text is kept."""
     require_can_edit(editor, question)
-    title = _require_length(title, TITLE_LENGTH, "title", "The title")
-    body = _require_length(body, BODY_LENGTH, "body", "The question")
-    tag_names = parse_tags(tags)
+    title, body, tag_names, _ = check_question(title, body, tags, product_needed=False)
     _keep_revision(editor, question)
     now = utcnow()
     question.title, question.body_source = title, body

@@ -19,7 +19,7 @@ from ..extensions import db, limiter
 from ..forms import ChangePasswordForm, LoginForm, RegisterForm
 from ..services import accounts
 from ..services.errors import InvalidInput
-from .helpers import attach_error, safe_next
+from .helpers import attach_error, reshows_form_on_expiry, safe_next
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
 
@@ -49,6 +49,7 @@ def _account_key() -> str:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@reshows_form_on_expiry
 @limiter.limit(lambda: current_app.config["RATELIMIT_REGISTER"], methods=["POST"])
 def register():
     if current_user.is_authenticated:
@@ -70,6 +71,7 @@ def register():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@reshows_form_on_expiry
 @limiter.limit(
     lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"], deduct_when=_failed_sign_in
 )
@@ -107,6 +109,7 @@ def logout():
 
 
 @bp.route("/password", methods=["GET", "POST"])
+@reshows_form_on_expiry
 @login_required
 def change_password():
     form = ChangePasswordForm()

@@ -41,13 +41,23 @@ def safe_next(target: str | None, default: str) -> str:
     return target
 
 
+def reshows_form_on_expiry(view):
+    """Mark a view whose every write waits for its FlaskForm to validate: when its form
+    comes back with an expired CSRF token, the error handler calls the view itself, which
+    fails that validation and shows the form again with what was typed and a fresh token."""
+    view.reshows_form_on_expiry = True
+    return view
+
+
 def attach_error(form: FlaskForm, error: InvalidInput) -> None:
-    """Show a service's complaint beside the field it concerns (or at the top of the form)."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
+    """Show a service's complaints beside the fields they concern (or at the top of the
+    form); a field that already shows a complaint keeps just that one."""
+    for problem in error.all:
+        field = getattr(form, problem.field, None) if problem.field else None
+        if field is None:
+            form.form_errors.append(problem.message)
+        elif not field.errors:
+            field.errors = [*field.errors, problem.message]
 
 
 def user_or_ip() -> str:

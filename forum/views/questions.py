@@ -27,7 +27,7 @@ from ..services import posting, threads, watching
 from ..services.errors import InvalidInput
 from ..services.history import versions_of
 from ..templating import slugify
-from .helpers import attach_error, bounded_int, user_or_ip
+from .helpers import attach_error, bounded_int, reshows_form_on_expiry, user_or_ip
 
 bp = Blueprint("questions", __name__)
 
@@ -93,7 +93,23 @@ def _question_form() -> QuestionForm:
     return form
 
 
+def _every_complaint(form, product_needed: bool) -> None:
+    """A form that failed its own checks also shows the service's (product, tags) at once,
+    so one submit tells everything that is wrong."""
+    try:
+        posting.check_question(
+            form.title.data,
+            form.body.data,
+            form.tags.data,
+            form.product_id.data if product_needed else None,
+            product_needed=product_needed,
+        )
+    except InvalidInput as error:
+        attach_error(form, error)
+
+
 @bp.route("/ask", methods=["GET", "POST"])
+@reshows_form_on_expiry
 @login_required
 @limiter.limit(_post_limit, key_func=user_or_ip, methods=["POST"])
 def ask():
@@ -111,6 +127,8 @@ def ask():
             db.session.commit()
             flash("Your question is posted.", "success")
             return redirect(url_for(".show", question_id=question.id, slug=slugify(question.title)))
+    elif form.is_submitted():
+        _every_complaint(form, product_needed=True)
     status = 400 if form.errors or form.form_errors else 200
     return render_template("questions/ask.html", form=form), status
 
@@ -186,6 +204,7 @@ def render_thread(
 
 
 @bp.route("/questions/<id:question_id>/answers", methods=["POST"])
+@reshows_form_on_expiry
 @login_required
 @limiter.limit(_post_limit, key_func=user_or_ip)
 def answer(question_id: int):
@@ -203,6 +222,7 @@ def answer(question_id: int):
 
 
 @bp.route("/questions/<id:question_id>/comments", methods=["POST"])
+@reshows_form_on_expiry
 @login_required
 @limiter.limit(_comment_limit, key_func=user_or_ip)
 def comment(question_id: int):
@@ -228,6 +248,7 @@ def _get_or_404(model, post_id: int):
 
 
 @bp.route("/questions/<id:question_id>/edit", methods=["GET", "POST"])
+@reshows_form_on_expiry
 @login_required
 def edit_question(question_id: int):
     question = _get_or_404(Question, question_id)
@@ -250,7 +271,9 @@ def edit_question(question_id: int):
             db.session.commit()
             flash("Your edit is saved; the earlier version is kept.", "success")
             return redirect(url_for(".show", question_id=question.id, slug=slugify(question.title)))
-    elif request.method == "GET":
+    elif form.is_submitted():
+        _every_complaint(form, product_needed=False)
+    else:
         posting.require_can_edit(current_user, question)
     status = 400 if form.errors or form.form_errors else 200
     return render_template("questions/edit.html", form=form, post=question, kind="question"), status
@@ -276,12 +299,14 @@ def _edit_body(model, post_id: int, form_class, save):
 
 
 @bp.route("/answers/<id:answer_id>/edit", methods=["GET", "POST"])
+@reshows_form_on_expiry
 @login_required
 def edit_answer(answer_id: int):
     return _edit_body(Answer, answer_id, AnswerForm, posting.edit_answer)
 
 
 @bp.route("/comments/<id:comment_id>/edit", methods=["GET", "POST"])
+@reshows_form_on_expiry
 @login_required
 def edit_comment(comment_id: int):
     return _edit_body(Comment, comment_id, CommentForm, posting.edit_comment)

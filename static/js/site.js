@@ -8,6 +8,14 @@
     return function (...args) { clearTimeout(timer); timer = setTimeout(() => fn.apply(this, args), ms); };
   }
 
+  // List filters: folded behind one "Filter" button on a phone, open on a wide screen.
+  const wide = window.matchMedia("(min-width: 700px)");
+  const unfoldFilters = () => {
+    if (wide.matches) document.querySelectorAll("details[data-filters]").forEach((d) => { d.open = true; });
+  };
+  unfoldFilters();
+  wide.addEventListener("change", unfoldFilters);
+
   // Live Markdown preview, rendered by the server's own sanitiser.
   document.querySelectorAll("textarea[data-preview]").forEach((textarea) => {
     const target = document.getElementById(textarea.dataset.preview);
@@ -77,12 +85,35 @@
   }
 
   // Votes without a page load; the same form posts normally when scripts are off.
+  // A refusal is shown beside the arrows, in words; signed out, as a link to sign in that
+  // comes back to this post.
+  const showVoteError = (box, message, signIn) => {
+    const error = box.querySelector("[data-vote-error]");
+    const text = document.createElement("span");
+    if (signIn) {
+      const post = box.closest("[id]");
+      const back = `${location.pathname}${location.search}${post ? `#${post.id}` : ""}`;
+      const link = document.createElement("a");
+      link.href = `${signIn}?next=${encodeURIComponent(back)}`;
+      link.textContent = "Sign in to vote";
+      link.dataset.testid = "sign-in-to-vote";
+      text.append(link, " (it takes you straight back here).");
+    } else {
+      text.textContent = message;
+    }
+    const close = document.createElement("button");
+    close.type = "button";
+    close.className = "close";
+    close.setAttribute("aria-label", "Dismiss");
+    close.textContent = "×";
+    close.addEventListener("click", () => error.replaceChildren());
+    error.replaceChildren(text, close);
+  };
   document.addEventListener("submit", async (event) => {
     const form = event.target.closest("form[data-vote-form]");
     if (!form) return;
     event.preventDefault();
     const box = form.closest("[data-vote-box]");
-    const error = box.querySelector("[data-vote-error]");
     const body = new FormData(form, event.submitter);
     let response;
     let data = {};
@@ -92,14 +123,15 @@
       });
       data = await response.json();
     } catch (err) {
-      error.textContent = "Your vote could not be sent. Check your connection and try again.";
+      showVoteError(box, "Your vote could not be sent. Check your connection and try again.");
       return;
     }
     if (!response.ok) {
-      error.textContent = (data.error && data.error.message) || "Your vote could not be saved.";
+      const error = data.error || {};
+      showVoteError(box, error.message || "Your vote could not be saved.", response.status === 401 && error.sign_in);
       return;
     }
-    error.textContent = "";
+    box.querySelector("[data-vote-error]").replaceChildren();
     box.querySelector("[data-score]").textContent = data.score;
     form.querySelector('[value="up"]').setAttribute("aria-pressed", String(data.my_vote === 1));
     form.querySelector('[value="down"]').setAttribute("aria-pressed", String(data.my_vote === -1));

@@ -1,0 +1,121 @@
+"""The accessibility gate: axe-core runs in Chromium on every page type, at desktop and phone
+widths. Any serious or critical violation fails the test; moderate and minor ones are listed
+in its output. A screenshot of each page at each width goes to `test-artifacts/` for review."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from .browser import chromium_page, live_server, require_chromium
+from .test_browser import sign_in, sign_out
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+BLOCKING = {"serious", "critical"}
+WIDTHS = {"desktop": 1366, "phone": 390}
+
+
+def axe_violations(page) -> list[dict]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    return Axe().run(page).response["violations"]
+
+
+def describe(violation: dict) -> str:
+    targets = "; ".join(" ".join(node["target"]) for node in violation["nodes"][:5])
+    return f"{violation['id']} ({violation['impact']}, {len(violation['nodes'])}×): {targets}"
+
+
+def check_page(page, base: str, name: str, path: str, width_name: str, found: dict) -> None:
+    page.goto(base + path)
+    page.wait_for_load_state("networkidle")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}-{width_name}.png"), full_page=True)
+    for violation in axe_violations(page):
+        found.setdefault(name, []).append(violation)
+
+
+@pytest.fixture
+def forum_pages(make):
+    """A forum with something on every page: a product, a thread with answers and comments,
+    a notification for the asker, and a flag in the moderation queue."""
+    from forum.extensions import db
+    from forum.models import Flag, Role
+    from forum.services import moderation
+
+    from .factories import done
+
+    asker = make.user(name="Asha Asker")
+    helper = make.user(name="Hugo Helper")
+    moderator = make.user(Role.MODERATOR, name="Mo Moderator")
+    product = make.product(name="Orbit Mesh Router", slug="orbit-router")
+    question = make.question(
+        author=asker,
+        product=product,
+        title="Satellite light turns orange every evening",
+        body="Around 8 pm the satellite goes orange and the TV drops off.",
+        tags="wifi mesh",
+    )
+    answer = make.answer(question, author=helper, body="Move the satellite closer to the router.")
+    make.comment(question, author=helper, body="Which firmware version is it on?")
+    make.comment(question, author=asker, body="Thanks, that worked for me.", answer=answer)
+    quiet = make.question(product=product, title="Router reboots itself at night")
+    quiet.created_at -= timedelta(hours=40)
+    db.session.commit()
+    done(moderation.scan())
+    flag = db.session.query(Flag).filter_by(question_id=quiet.id).one()
+    return {
+        "asker": asker.email,
+        "moderator": moderator.email,
+        "asker_id": asker.id,
+        "thread": f"/questions/{question.id}",
+        "flag": f"/moderation/flags/{flag.id}",
+    }
+
+
+@pytest.mark.parametrize("width_name", list(WIDTHS))
+def test_every_page_passes_axe(app, forum_pages, width_name, capsys):
+    from .factories import Factory
+
+    require_chromium()
+    pages = forum_pages
+    found: dict[str, list[dict]] = {}
+    with live_server(app) as base, chromium_page(WIDTHS[width_name]) as page:
+        for name, path in [
+            ("list", "/"),
+            ("thread-anonymous", pages["thread"]),
+            ("search", "/search?q=satellite+orange"),
+            ("login", "/account/login"),
+            ("register", "/account/register"),
+            ("profile", f"/users/{pages['asker_id']}"),
+        ]:
+            check_page(page, base, name, path, width_name, found)
+        sign_in(page, base, pages["asker"], Factory.PASSWORD)
+        for name, path in [
+            ("thread-signed-in", pages["thread"]),
+            ("ask", "/ask"),
+            ("notifications", "/notifications"),
+        ]:
+            check_page(page, base, name, path, width_name, found)
+        sign_out(page)
+        sign_in(page, base, pages["moderator"], Factory.PASSWORD)
+        for name, path in [("moderation-queue", "/moderation"), ("flag", pages["flag"])]:
+            check_page(page, base, name, path, width_name, found)
+
+    blocking = [
+        f"{name}: {describe(v)}" for name, vs in found.items() for v in vs if v["impact"] in BLOCKING
+    ]
+    listed = [
+        f"{name}: {describe(v)}"
+        for name, vs in found.items()
+        for v in vs
+        if v["impact"] not in BLOCKING
+    ]
+    with capsys.disabled():
+        for line in listed:
+            print(f"\n  axe ({width_name}) {line}", end="")
+    assert blocking == [], "serious or critical accessibility violations:\n" + "\n".join(blocking)
