@@ -100,7 +100,7 @@ def _seconds_until_allowed() -> int | None:
     if not breached:
         return None
     reset_at = max(limit.reset_at for limit in breached)
-    return max(1, math.ceil(reset_at - time.time()))
+    return max(1, int(reset_at - time.time()))
 
 
 def unauthorized_response():

@@ -6,12 +6,15 @@ import os
 import shutil
 import threading
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
 from .conftest import IN_CI
 
+# Screenshots for review, kept by CI as an artifact.
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 CHROMIUM = os.environ.get("FORUM_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
@@ -94,3 +97,9 @@ def chromium_page(width: int, height: int = 900):
         finally:
             browser.close()
     assert violations == [], f"the pages broke the Content-Security-Policy: {violations}"
+
+
+def screenshot(page, name: str) -> None:
+    """The page as it looks now, into test-artifacts/ for a reviewer."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

@@ -5,16 +5,14 @@ in its output. A screenshot of each page at each width goes to `test-artifacts/`
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
-from .browser import chromium_page, live_server, require_chromium
+from .browser import chromium_page, live_server, require_chromium, screenshot
 from .test_browser import sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 BLOCKING = {"serious", "critical"}
 WIDTHS = {"desktop": 1366, "phone": 390}
 
@@ -33,8 +31,7 @@ def describe(violation: dict) -> str:
 def check_page(page, base: str, name: str, path: str, width_name: str, found: dict) -> None:
     page.goto(base + path)
     page.wait_for_load_state("networkidle")
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}-{width_name}.png"), full_page=True)
+    screenshot(page, f"{name}-{width_name}")
     for violation in axe_violations(page):
         found.setdefault(name, []).append(violation)
 
@@ -107,7 +104,10 @@ def test_every_page_passes_axe(app, forum_pages, width_name, capsys):
             check_page(page, base, name, path, width_name, found)
 
     blocking = [
-        f"{name}: {describe(v)}" for name, vs in found.items() for v in vs if v["impact"] in BLOCKING
+        f"{name}: {describe(v)}"
+        for name, vs in found.items()
+        for v in vs
+        if v["impact"] in BLOCKING
     ]
     listed = [
         f"{name}: {describe(v)}"

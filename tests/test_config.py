@@ -1,5 +1,8 @@
 """Settings come from the environment with safe defaults; production insists on a secret."""
 
+import subprocess
+from pathlib import Path
+
 import pytest
 
 import config
@@ -70,3 +73,20 @@ def test_good_settings_are_read_with_their_types(monkeypatch):
     app = create_app()
     assert app.config["MODERATION_SLA_HOURS"] == 0.5
     assert app.config["RATELIMIT_LOGIN"] == "3 per minute; 10/hour"
+
+
+def test_make_run_serves_on_the_port_and_host_asked_for():
+    """`make run PORT=… HOST=…`, for machines where port 5000 is taken."""
+    root = Path(__file__).resolve().parents[1]
+    planned = subprocess.run(
+        ["make", "-n", "run", "PORT=5057", "HOST=0.0.0.0"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "flask run --host 0.0.0.0 --port 5057" in planned
+    default = subprocess.run(
+        ["make", "-n", "run"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout
+    assert "flask run --host 127.0.0.1 --port 5000" in default
