@@ -6,6 +6,7 @@ import pytest
 
 from .browser import chromium_page, live_server, require_chromium, screenshot
 from .factories import Factory
+from .test_accessibility import axe_results
 from .test_browser import assert_fits_the_screen, sign_in
 
 pytestmark = pytest.mark.browser
@@ -209,6 +210,23 @@ def test_the_thread_page_fixes_axes_incomplete_items(app, thread):
         assert len(names) == len(set(names)) == 2
         colour = up.evaluate("el => getComputedStyle(el).color")
         assert colour == "rgb(27, 31, 36)", colour  # the ink colour: full contrast
+        # And axe, asked for what it could not decide too, names none of those items, here
+        # or on the list.
+        for path in (thread["url"], "/"):
+            page.goto(base + path)
+            results = axe_results(page)
+            left = {
+                item["id"]
+                for item in results["violations"] + results["incomplete"]
+                if item["id"]
+                in {
+                    "color-contrast",
+                    "label-content-name-mismatch",
+                    "aria-prohibited-attr",
+                    "landmark-unique",
+                }
+            }
+            assert left == set(), f"{path}: {left}"
 
 
 def tab_to(page, selector: str, limit: int = 120) -> None:
