@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import math
 import time
 from urllib.parse import urlsplit
 
@@ -12,6 +11,7 @@ from flask import (
     Response,
     flash,
     g,
+    get_flashed_messages,
     jsonify,
     make_response,
     redirect,
@@ -162,9 +162,14 @@ def register_error_handlers(app: Flask) -> None:
             # The view's own form fails its CSRF check and is shown again, filled in; it
             # writes nothing, so its rate limit is not counted.
             flash(EXPIRED_FORM, "error")
-            response = make_response(inspect.unwrap(view)(**(request.view_args or {})))
-            response.status_code = 400
-            return response
+            try:
+                response = make_response(inspect.unwrap(view)(**(request.view_args or {})))
+            except (HTTPException, ServiceError):  # the post went away meanwhile, say
+                db.session.rollback()
+                get_flashed_messages()  # the page below says it instead
+            else:
+                response.status_code = 400
+                return response
         return _resend_page(400, EXPIRED_FORM.replace("below", "here"))
 
     @app.errorhandler(429)

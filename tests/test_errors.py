@@ -3,8 +3,9 @@
 import pytest
 
 from forum.extensions import limiter
+from forum.models import Role
 
-from .conftest import IN_CI, csrf_token, require_shared_data
+from .conftest import IN_CI, TOKEN, csrf_token, require_shared_data
 
 
 def test_404_page_uses_the_layout(client):
@@ -69,6 +70,76 @@ def test_posting_is_rate_limited_per_user(strict_limits, auth, make):
         for i in range(3)
     ]
     assert codes == [302, 302, 429]
+
+
+ASK = {"title": "Satellite drops off at night", "body": "It goes red at 2 am, every night."}
+
+
+def test_an_expired_form_from_this_site_is_shown_again_with_its_text(auth, make):
+    make.product(name="Orbit Mesh Router")
+    auth.login(make.user().email)
+    response = auth.client.post(
+        "/ask",
+        data={**ASK, "csrf_token": "expired", "product_id": "0"},
+        headers={"Origin": "http://localhost"},
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "This form had expired" in page
+    assert 'value="Satellite drops off at night"' in page
+    assert "It goes red at 2 am, every night.</textarea>" in page
+    assert "Post your question" in page  # the ask form itself, with a fresh token
+    fresh = TOKEN.search(page).group(1)
+    assert fresh != "expired"
+
+
+def test_a_form_from_another_site_is_not_offered_again(auth, make):
+    """A cross-site post gets the plain 400: nothing it carried comes back in a form that a
+    click would send with a valid token."""
+    make.product(name="Orbit Mesh Router")
+    auth.login(make.user().email)
+    for headers in ({"Origin": "https://elsewhere.example"}, {}):
+        response = auth.client.post(
+            "/ask", data={**ASK, "csrf_token": "forged", "product_id": "1"}, headers=headers
+        )
+        page = response.get_data(as_text=True)
+        assert response.status_code == 400
+        assert "sent from another site" in page
+        assert "Satellite drops off" not in page and "Send it again" not in page
+
+
+def test_an_expired_button_from_this_site_offers_to_send_it_again(auth, make):
+    question = make.question()
+    auth.login(make.user(Role.MODERATOR).email)
+    response = auth.client.post(
+        f"/moderation/questions/{question.id}/lock",
+        data={"csrf_token": "expired"},
+        headers={"Referer": f"http://localhost/questions/{question.id}"},
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "Send it again" in page
+    assert f'action="/moderation/questions/{question.id}/lock"' in page
+    assert f'href="/questions/{question.id}"' in page  # back to the page it came from
+
+
+def test_too_many_posts_say_how_long_to_wait_and_keep_the_text(strict_limits, auth, make):
+    question = make.question()
+    auth.login(make.user().email)
+    for i in range(3):
+        response = auth.client.post(
+            f"/questions/{question.id}/answers",
+            data={
+                "body": f"Answer attempt {i} here",
+                "csrf_token": csrf_token(auth.client, f"/questions/{question.id}"),
+            },
+            headers={"Origin": "http://localhost"},
+        )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 429
+    wait = int(response.headers["Retry-After"])
+    assert 0 < wait <= 60
+    assert f"You can try again in {wait} seconds." in page
+    assert "Answer attempt 2 here</textarea>" in page and "Send it again" in page
 
 
 def naughty_strings():
@@ -142,3 +213,29 @@ def test_rate_limits_can_live_in_redis(redis_limits, client, make):
         codes.append(client.post("/account/login", data=data).status_code)
     assert codes == [400, 400, 429]
     assert redis.Redis.from_url(redis_limits).keys("LIMITS*")  # the counters are in Redis
+
+
+def test_a_signed_out_vote_is_sent_to_sign_in_and_back(client, make):
+    from urllib.parse import parse_qs, urlsplit
+
+    answer = make.answer(make.question())
+    thread = f"/questions/{answer.question_id}"
+    token = csrf_token(client, thread)
+    url = f"/answers/{answer.id}/vote"
+    as_json = client.post(
+        url,
+        data={"direction": "up", "csrf_token": token},
+        headers={"Accept": "application/json"},
+    )
+    assert as_json.status_code == 401
+    assert as_json.get_json()["error"]["sign_in"] == "/account/login"
+    as_form = client.post(
+        url,
+        data={"direction": "up", "csrf_token": token},
+        headers={"Referer": f"http://localhost{thread}?sort=votes"},
+    )
+    location = urlsplit(as_form.headers["Location"])
+    assert location.path == "/account/login"
+    assert parse_qs(location.query)["next"] == [f"{thread}?sort=votes"]
+    page = client.get(as_form.headers["Location"]).get_data(as_text=True)
+    assert "Please sign in to do that. You will come straight back here." in page
