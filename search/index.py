@@ -118,10 +118,12 @@ def _aware(value: datetime | None) -> datetime | None:
 def _reading(read, *args):
     """Run a read of the index; once more if another thread of this process closed the
     searcher under it (a rebuild swapped a new generation in, or a change made it stale):
-    the second read opens the current one."""
+    the second read opens the current one. Closed mid-read, Whoosh says ReaderClosed, or
+    ValueError from the memory map of a file it closed; a ValueError that is not that one
+    comes again from the second read."""
     try:
         return read(*args)
-    except ReaderClosed:
+    except (ReaderClosed, ValueError):
         return read(*args)
 
 
