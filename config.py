@@ -204,6 +204,11 @@ def load(env: str | None = None) -> dict:
         # machine (BENCHMARKS.md); "on" needs the model installed (the `semantic` extra).
         "EMBEDDINGS": _choice("FORUM_EMBEDDINGS", "off", ("on", "off")) == "on"
         and _semantic_installed(),
+        # How the worker scores negativity: "learned" (sentence embeddings and the lexicon's
+        # readings into the trained head, moderation/negative_head.json) or "lexicon" (VADER
+        # and the customer-service phrases alone). "learned" falls back to the lexicon, with
+        # a warning, where the model is not installed.
+        "NEGATIVE_SCORER": _choice("FORUM_NEGATIVE_SCORER", "learned", ("learned", "lexicon")),
         # How often an open page asks for the unread count (seconds).
         "BELL_SECONDS": _number("FORUM_BELL_SECONDS", 30, int, low=1, high=3600),
     }

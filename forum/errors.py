@@ -177,9 +177,8 @@ def register_error_handlers(app: Flask) -> None:
         """Too often: how long to wait, a way back, and (for a form from this site) what
         was typed, ready to send again once the wait is over."""
         wait = _seconds_until_allowed()
-        message = (
-            f"You have done that too often ({error.description}). "
-            + (f"You can try again in {wait} seconds." if wait else "Please wait a minute.")
+        message = f"You have done that too often ({error.description}). " + (
+            f"You can try again in {wait} seconds." if wait else "Please wait a minute."
         )
         if request.method == "POST" and not wants_json() and _sent_from_this_site():
             response = make_response(_resend_page(429, message + " What you typed is kept here."))

@@ -199,6 +199,8 @@ class Question(db.Model):
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id"))
     negativity: Mapped[float] = mapped_column(default=0.0)
+    # The sentences behind it, as the worker scored them (JSON), for the moderator's page.
+    negative_reasons: Mapped[str | None] = mapped_column(Text)
     # Bumped by every committed change to the thread (posts, votes, marks, moderation):
     # cached renderings of the thread are keyed by it, so they never outlive a change.
     revision: Mapped[int] = mapped_column(default=0, server_default="0")
@@ -260,6 +262,8 @@ class Answer(db.Model):
     source_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     negativity: Mapped[float] = mapped_column(default=0.0)
+    # The sentences behind it, as the worker scored them (JSON), for the moderator's page.
+    negative_reasons: Mapped[str | None] = mapped_column(Text)
 
     question: Mapped[Question] = relationship(back_populates="answers", foreign_keys=[question_id])
     author: Mapped[User] = relationship()
@@ -291,6 +295,8 @@ class Comment(db.Model):
     source_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     negativity: Mapped[float] = mapped_column(default=0.0)
+    # The sentences behind it, as the worker scored them (JSON), for the moderator's page.
+    negative_reasons: Mapped[str | None] = mapped_column(Text)
 
     author: Mapped[User] = relationship()
     question: Mapped[Question] = relationship(viewonly=True)

@@ -42,11 +42,17 @@ def slugify(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:80] or "question"
 
 
-def negative_sentences(safe_html: str) -> list:
-    """The sentences of a post that drove its negativity, for the moderation page."""
+def negative_sentences(post) -> list:
+    """The sentences of a post that drove its negativity, for the moderation page: as the
+    worker stored them (with the classifier's probability when it scored), or the lexicon's
+    reading for a post scored before reasons were stored."""
     from moderation import score_text
 
-    return list(score_text(plain_text(safe_html)).reasons)
+    from .negativity import stored_reasons
+
+    if post.negative_reasons:
+        return stored_reasons(post)
+    return list(score_text(plain_text(post.body_html)).reasons)
 
 
 def register(app: Flask) -> None:

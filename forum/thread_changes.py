@@ -19,7 +19,7 @@ BUMPED = "bumped_threads"
 CHUNK = 500
 # Columns no reader sees: changing only these (a post's sentiment score, a view count) is
 # not a change to the thread, so it neither re-renders nor re-indexes it.
-UNSEEN_COLUMNS = frozenset({"negativity", "view_count", "revision"})
+UNSEEN_COLUMNS = frozenset({"negativity", "negative_reasons", "view_count", "revision"})
 
 
 def touch_thread(session: Session, question_id: int) -> None:

@@ -69,20 +69,21 @@ def _claim(limit: int) -> list[OutboxEvent]:
 
 
 def _consume(rows: list[OutboxEvent]) -> None:
-    from .services.moderation import apply_judgement, judge_post
+    from .services.moderation import apply_judgement, judge_posts
 
     # The index first, while the transaction has only read; then every post is judged
-    # (reading only) before any judgement is written: on SQLite the write lock, which posting
-    # waits for, is then held just for the short writes at the end.
+    # (reading only, all the batch's sentences through the scorer at once) before any
+    # judgement is written: on SQLite the write lock, which posting waits for, is then held
+    # just for the short writes at the end.
     sync_threads(db.session, [row.question_id for row in rows])
-    judged = []
+    posts = []
     for row in rows:
         if row.kind in SCORED and row.post:
             kind, _, post_id = row.post.partition(":")
             post = db.session.get(POSTS[kind], int(post_id))
             if post is not None and post.deleted_at is None:
-                judged.append(judge_post(post))
-    for judgement in judged:
+                posts.append(post)
+    for judgement in judge_posts(posts) if posts else []:
         apply_judgement(judgement)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,10 +37,25 @@ def load_labelled(path: Path) -> list[tuple[str, bool]]:
     return rows
 
 
-def evaluate(name: str, rows: list[tuple[str, bool]]) -> Evaluation:
+def gold_rule(path: Path) -> str:
+    """Which rows of a file count as negative, in words, for the report."""
+    rows = path.read_text(encoding="utf-8", errors="replace").splitlines()[:5]
+    if any(len(line.split("\t")) == 3 for line in rows):
+        return f"mean human rating <= {TWEET_NEGATIVE_BELOW} on -4..+4 (VADER tweets format)"
+    return "label 0 (UCI sentences format: sentence, tab, 0 or 1)"
+
+
+def evaluate(
+    name: str,
+    rows: list[tuple[str, bool]],
+    predict: Callable[[list[str]], list[bool]] | None = None,
+) -> Evaluation:
+    """Precision, recall and F1 of the negative class; `predict` says which texts are
+    negative (the lexicon by default)."""
+    texts = [text for text, _ in rows]
+    predictions = predict(texts) if predict else [score_text(text).is_negative for text in texts]
     tp = fp = fn = 0
-    for text, is_negative in rows:
-        predicted = score_text(text).is_negative
+    for (_, is_negative), predicted in zip(rows, predictions, strict=True):
         tp += predicted and is_negative
         fp += predicted and not is_negative
         fn += (not predicted) and is_negative

@@ -20,8 +20,10 @@ class FlagDecision:
     severity: float  # 0..1 within its kind
 
 
-def negative_flag(thread_score: float, reasons: list[str]) -> FlagDecision | None:
-    if thread_score < FLAG_THRESHOLD:
+def negative_flag(
+    thread_score: float, reasons: list[str], bar: float = FLAG_THRESHOLD
+) -> FlagDecision | None:
+    if thread_score < bar:
         return None
     return FlagDecision("negative", tuple(reasons[:5]), thread_score)
 

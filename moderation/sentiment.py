@@ -45,6 +45,7 @@ class SentenceReason:
     sentence: str
     negativity: float
     words: tuple[str, ...]  # lexicon words and service phrases that drove it
+    probability: float | None = None  # the learned classifier's P(negative), when it scored
 
 
 @dataclass(frozen=True)
@@ -80,10 +81,20 @@ def _sentence_negativity(sentence: str) -> tuple[float, list[str]]:
     return negativity, list(dict.fromkeys(words))  # a word can be both lexicon and phrase
 
 
+def split_sentences(text: str) -> list[str]:
+    text = " ".join((text or "").split(" "))[:20000]
+    return [s.strip() for s in _SENTENCES.split(text) if s.strip()]
+
+
+def lexicon_reading(sentence: str) -> tuple[float, list[str]]:
+    """The lexicon's negativity of one sentence and the words and phrases behind it."""
+    return _sentence_negativity(sentence)
+
+
 def score_text(text: str) -> SentimentScore:
     """Negativity of one post, with the sentences (and words) that drove it, worst first."""
     text = " ".join((text or "").split(" "))[:20000]
-    sentences = [s.strip() for s in _SENTENCES.split(text) if s.strip()]
+    sentences = split_sentences(text)
     reasons = []
     for sentence in sentences:
         negativity, words = _sentence_negativity(sentence)
@@ -112,7 +123,7 @@ class ThreadPost:
 OTHERS_BAR = 0.95
 
 
-def thread_negativity(posts: list[ThreadPost]) -> float:
+def thread_negativity(posts: list[ThreadPost], others_bar: float = OTHERS_BAR) -> float:
     """A thread's negativity from its posts in order. The asker's posts set it, recent ones
     weighing most, so an angry follow-up outweighs an old grumble; anyone else's post counts
     only when it alone reaches OTHERS_BAR."""
@@ -126,4 +137,4 @@ def thread_negativity(posts: list[ThreadPost]) -> float:
             total += weight * negativity
             weights += weight
         tone = max(total / weights, asker[-1] * 0.9)
-    return round(max(tone, others if others >= OTHERS_BAR else 0.0), 3)
+    return round(max(tone, others if others >= others_bar else 0.0), 3)

@@ -128,9 +128,13 @@ class OnnxModel:
         )
 
     def encode(self, texts: list[str]) -> np.ndarray:
+        """Texts of similar length are run together (as sentence-transformers does), so a
+        batch pads little; the vectors come back in the order of `texts`."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        by_length = [texts[i] for i in order]
         parts = []
-        for start in range(0, len(texts), self.BATCH):
-            tokens = self._tokenizer.encode_batch(texts[start : start + self.BATCH])
+        for start in range(0, len(by_length), self.BATCH):
+            tokens = self._tokenizer.encode_batch(by_length[start : start + self.BATCH])
             ids = np.array([t.ids for t in tokens], dtype=np.int64)
             mask = np.array([t.attention_mask for t in tokens], dtype=np.int64)
             types = np.array([t.type_ids for t in tokens], dtype=np.int64)
@@ -141,7 +145,9 @@ class OnnxModel:
             pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
             parts.append(pooled / np.maximum(norms, 1e-12))
-        return np.vstack(parts)
+        vectors = np.empty((len(texts), parts[0].shape[1]), dtype=np.float32)
+        vectors[order] = np.vstack(parts)
+        return vectors
 
 
 def _exported(model_dir: Path, cache_dir: Path) -> Path:

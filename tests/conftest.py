@@ -67,6 +67,7 @@ TEST_CONFIG = {
     "RATELIMIT_PREVIEW": "1000 per minute",
     # BM25 alone unless a test turns meaning-aware search on (tests/test_semantic.py).
     "EMBEDDINGS": False,
+    "NEGATIVE_SCORER": "lexicon",  # the learned scorer has its own tests
 }
 
 

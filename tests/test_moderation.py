@@ -372,8 +372,8 @@ def test_eval_command_reports_f1_on_a_labelled_set(runner):
     result = runner.invoke(args=["moderation", "eval", str(path)])
     assert result.exit_code == 0, result.output
     line = next(ln for ln in result.output.splitlines() if ln.startswith("amazon"))
-    examples, negatives, precision, recall, f1 = line.split()[1:]
-    assert (examples, negatives) == ("1000", "500")
+    scorer, examples, negatives, precision, recall, f1 = line.split()[1:7]
+    assert scorer == "lexicon" and (examples, negatives) == ("1000", "500")
     assert 0.5 < float(f1) <= 1.0 and 0 < float(precision) <= 1 and 0 < float(recall) <= 1
 
 

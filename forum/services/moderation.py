@@ -13,13 +13,7 @@ from sqlalchemy.orm import joinedload
 
 from moderation import negative_flag, priority, spam_signals, unanswered_flag
 from moderation.rules import FlagDecision, needs_staff_flag
-from moderation.sentiment import (
-    NEGATIVE_THRESHOLD,
-    OTHERS_BAR,
-    ThreadPost,
-    score_text,
-    thread_negativity,
-)
+from moderation.sentiment import SentenceReason, ThreadPost, thread_negativity
 
 from ..extensions import db, insert_unless_taken
 from ..markup import excerpt, plain_text, render_markdown
@@ -39,6 +33,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..negativity import reasons_json, scorer, stored_reasons
 from ..outbox import emit
 from ..permissions import can_moderate, is_visible_to
 from ..thread_changes import touch_thread
@@ -148,11 +143,12 @@ def raise_flag(
 
 @dataclass
 class Judgement:
-    """What scoring a post found, before anything is written (see `judge_post`)."""
+    """What scoring a post found, before anything is written (see `judge_posts`)."""
 
     post: Post
     question: Question
     negativity: float
+    reasons: str | None  # JSON: the sentences behind it
     toward_tone: bool
     spam: FlagDecision | None
 
@@ -160,25 +156,39 @@ class Judgement:
 def score_post(post: Post) -> None:
     """Score a new or edited post, then re-judge its thread's tone; the flag's reasons are the
     strongest evidence across the thread, not the latest post's. The caller commits."""
-    apply_judgement(judge_post(post))
+    apply_judgement(judge_posts([post])[0])
 
 
-def judge_post(post: Post) -> Judgement:
-    """Score a post and check it for spam, reading only: a batch judges all its posts first
-    and writes after (`apply_judgement`), so that on SQLite the write lock is held briefly."""
-    score = score_text(plain_text(post.body_html))
-    question = post if isinstance(post, Question) else db.session.get(Question, post.question_id)
-    toward_tone = score.is_negative and _counts_toward_tone(post, question, score.negativity)
-    return Judgement(post, question, score.negativity, toward_tone, _spam(post))
+def judge_posts(posts: list[Post]) -> list[Judgement]:
+    """Score posts (all their sentences through the scorer at once) and check them for spam,
+    reading only: a batch judges all its posts first and writes after (`apply_judgement`),
+    so that on SQLite the write lock is held briefly."""
+    using = scorer()
+    scores = using.score_texts([plain_text(post.body_html) for post in posts])
+    judged = []
+    for post, score in zip(posts, scores, strict=True):
+        question = (
+            post if isinstance(post, Question) else db.session.get(Question, post.question_id)
+        )
+        toward_tone = score.negativity >= using.negative_bar and _counts_toward_tone(
+            post, question, score.negativity
+        )
+        judged.append(
+            Judgement(
+                post, question, score.negativity, reasons_json(score), toward_tone, _spam(post)
+            )
+        )
+    return judged
 
 
 def apply_judgement(judged: Judgement) -> None:
     post, question = judged.post, judged.question
     post.negativity = judged.negativity
+    post.negative_reasons = judged.reasons
     if judged.toward_tone:
         db.session.flush()
         tone, reasons = _thread_tone(question)
-        decision = negative_flag(tone, reasons)
+        decision = negative_flag(tone, reasons, scorer().flag_bar)
         if decision is not None:
             raise_flag(question, decision)
     if judged.spam is not None:
@@ -186,21 +196,29 @@ def apply_judgement(judged: Judgement) -> None:
 
 
 def _counts_toward_tone(post: Post, question: Question, negativity: float) -> bool:
-    """The asker's posts, and anyone's outright abuse; never staff's (an apology quoting the
-    customer's complaint is not a complaint)."""
+    """The asker's posts, and anyone's outright abuse where the scorer tells abuse apart;
+    never staff's (an apology quoting the customer's complaint is not a complaint)."""
     if post.author_id == question.author_id:
         return True
     author = db.session.get(User, post.author_id)
-    return author.role == Role.CUSTOMER.value and negativity >= OTHERS_BAR
+    return author.role == Role.CUSTOMER.value and negativity >= scorer().others_bar
+
+
+def describe(reason: SentenceReason) -> str:
+    """“The sentence” (why): the classifier's probability and the lexicon's words."""
+    why = [f"p={reason.probability:.2f}"] if reason.probability is not None else []
+    why += list(reason.words) or ([] if why else ["tone"])
+    return f"“{reason.sentence}” ({', '.join(why)})"
 
 
 def _thread_tone(question: Question) -> tuple[float, list[str]]:
     """The thread's negativity (staff posts never count) and the sentences behind it, the
-    most negative first, from the posts that count toward it."""
-    rows = [(question.created_at, question.author_id, question.negativity, question.body_html)]
+    most negative first, from the posts that count toward it, as the worker stored them."""
+    using = scorer()
+    rows = [(question.created_at, question.author_id, question.negativity, question)]
     for model in (Answer, Comment):
         rows += db.session.execute(
-            select(model.created_at, model.author_id, model.negativity, model.body_html)
+            select(model.created_at, model.author_id, model.negativity, model)
             .join(User, User.id == model.author_id)
             .where(
                 model.question_id == question.id,
@@ -213,14 +231,14 @@ def _thread_tone(question: Question) -> tuple[float, list[str]]:
     posts = [ThreadPost(n, a == question.author_id) for _, a, n, _ in rows]
     evidence = [
         reason
-        for _, author, negativity, body in rows
-        if negativity >= NEGATIVE_THRESHOLD
-        and (author == question.author_id or negativity >= OTHERS_BAR)
-        for reason in score_text(plain_text(body)).reasons
+        for _, author, negativity, post in rows
+        if negativity >= using.negative_bar
+        and (author == question.author_id or negativity >= using.others_bar)
+        for reason in stored_reasons(post)
     ]
     evidence.sort(key=lambda r: r.negativity, reverse=True)
-    reasons = [f"“{r.sentence}” ({', '.join(r.words) or 'tone'})" for r in evidence]
-    return thread_negativity(posts), reasons
+    reasons = [describe(r) for r in evidence]
+    return thread_negativity(posts, using.others_bar), reasons
 
 
 def _spam(post: Post) -> FlagDecision | None:

@@ -15,10 +15,9 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from moderation.sentiment import NEGATIVE_THRESHOLD
-
 from ..extensions import db, limiter
 from ..models import Answer, Comment, FlagKind, FlagStatus, Question, User
+from ..negativity import scorer
 from ..permissions import can_moderate, is_visible_to
 from ..services import moderation, posting
 from ..services.errors import InvalidInput, PermissionDenied
@@ -91,7 +90,7 @@ def _render_flag(flag_id: int, form: str | None = None, error: InvalidInput | No
         question=thread.question,
         audit=moderation.audit_for(flag.question_id),
         staff=staff,
-        negative_threshold=NEGATIVE_THRESHOLD,
+        negative_threshold=scorer().negative_bar,
         failed_form=form,
         form_error=error.message if error else None,
         draft=request.form,
