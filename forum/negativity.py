@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 
 from flask import Flask, current_app
@@ -16,6 +17,7 @@ from moderation.sentiment import SentenceReason, SentimentScore
 from search import semantic
 
 log = logging.getLogger(__name__)
+SCORING_THREADS = 2
 _made: dict[str, Scorer] = {}
 _lock = threading.Lock()
 
@@ -47,9 +49,10 @@ def make_scorer(wanted: str) -> Scorer:
             HEAD_PATH.name,
         )
         return LexiconScorer()
-    from .embeddings import encoder
-
-    return LearnedScorer(NegativeHead.load(), encoder().encode)
+    # Only the worker scores, a batch at a time: its own copy of the model may use every
+    # core (the search's copy keeps to one core per query).
+    batch_encoder = semantic.Encoder(threads=min(SCORING_THREADS, os.cpu_count() or 1))
+    return LearnedScorer(NegativeHead.load(), batch_encoder.encode)
 
 
 def reasons_json(score: SentimentScore) -> str | None:

@@ -22,8 +22,6 @@ from .sentiment import (
 )
 
 REASONS_KEPT = 5
-# A post this likely to be negative has its sentences scored one by one, for the reasons.
-EXPLAIN_FROM = 0.3
 
 
 class Scorer(Protocol):
@@ -50,7 +48,7 @@ class LexiconScorer:
 class LearnedScorer:
     """A post's probability of being negative, read from the whole post as the head was
     trained (on whole reviews and tweets). The sentences behind a negative-leaning post are
-    scored one by one for the moderator's explanation, and only then: a calm post costs one
+    scored one by one for the moderator's explanation, and only those: a calm post costs one
     pass through the model.
 
     Not the most negative sentence: every sentence is a chance of a false alarm, so a long
@@ -79,7 +77,7 @@ class LearnedScorer:
     def score_texts(self, texts: list[str]) -> list[SentimentScore]:
         whole = self._probabilities([" ".join(split_sentences(text)) for text in texts])
         split = [
-            split_sentences(text) if p >= EXPLAIN_FROM else []
+            split_sentences(text) if p >= self.negative_bar else []
             for text, p in zip(texts, whole, strict=True)
         ]
         flat = [s for parts in split for s in parts if len(parts) > 1]

