@@ -209,6 +209,11 @@ def load(env: str | None = None) -> dict:
         # and the customer-service phrases alone). "learned" falls back to the lexicon, with
         # a warning, where the model is not installed.
         "NEGATIVE_SCORER": _choice("FORUM_NEGATIVE_SCORER", "learned", ("learned", "lexicon")),
+        # Reputation from upvotes a person can gain in one day (UTC), as the peers cap it;
+        # accepted and verified answers are never capped.
+        "REPUTATION_DAILY_VOTE_CAP": _number(
+            "FORUM_REPUTATION_DAILY_VOTE_CAP", 200, int, low=10, high=100_000
+        ),
         # How often an open page asks for the unread count (seconds).
         "BELL_SECONDS": _number("FORUM_BELL_SECONDS", 30, int, low=1, high=3600),
     }

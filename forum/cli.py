@@ -9,7 +9,7 @@ import click
 from flask.cli import AppGroup, with_appcontext
 
 from .extensions import db
-from .models import Role
+from .models import Role, User
 from .services import accounts
 from .services.errors import InvalidInput
 
@@ -105,6 +105,23 @@ def create_user(email: str, display_name: str | None, role: str, password: str) 
         raise click.ClickException(error.message) from error
     db.session.commit()
     click.echo(f"Created {user.role} {user.email} (id {user.id}).")
+
+
+@users_cli.command("recompute-reputation")
+def recompute_reputation() -> None:
+    """Set every person's reputation to the sum of their ledger, and say whose was wrong."""
+    from .services.reputation import recompute
+
+    wrong = recompute()
+    db.session.commit()
+    for user_id, (total, ledger) in sorted(wrong.items()):
+        user = db.session.get(User, user_id)
+        click.echo(f"drift: {user.display_name} (#{user_id}) had {total}, the ledger says {ledger}")
+    click.echo(
+        f"Fixed {len(wrong)} totals from the ledger."
+        if wrong
+        else "Every total matches its ledger."
+    )
 
 
 @forum_cli.command("seed-demo")

@@ -73,6 +73,9 @@ class User(UserMixin, db.Model):
     source_url: Mapped[str | None] = mapped_column(String(300))
     # When the last digest of notifications was mailed to this person.
     digest_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The sum of this person's reputation ledger (`ReputationEvent`), kept in step by the
+    # worker with SQL expressions; `flask users recompute-reputation` checks it.
+    reputation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     # The sign-in this request came with (set by the user loader, or at sign-in): Flask-Login
     # keeps get_id() in the session and the remember-me cookie, so both name the sign-in and
@@ -359,6 +362,27 @@ class Vote(db.Model):
     )
     value: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReputationEvent(db.Model):
+    """One line of a person's reputation: what others said of one of their posts (a vote, the
+    asker's accept, staff's verification) and the points it gave. The worker keeps the lines
+    of a thread equal to what its posts carry now, so an undone vote or mark, or a deleted or
+    hidden post, takes its lines (and points) away again."""
+
+    __tablename__ = "reputation_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), index=True
+    )
+    # What gave it, unique: "vote:12:up", "accepted:answer:7", "verified:answer:7".
+    source: Mapped[str] = mapped_column(String(60), unique=True)
+    reason: Mapped[str] = mapped_column(String(16))  # upvote, downvote, accepted, verified
+    post: Mapped[str] = mapped_column(String(40))  # "answer:7"
+    points: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class FlagKind(enum.StrEnum):

@@ -69,6 +69,7 @@ def _claim(limit: int) -> list[OutboxEvent]:
 
 
 def _consume(rows: list[OutboxEvent]) -> None:
+    from .services import reputation
     from .services.moderation import apply_judgement, judge_posts
 
     # The index first, while the transaction has only read; then every post is judged
@@ -85,6 +86,7 @@ def _consume(rows: list[OutboxEvent]) -> None:
                 posts.append(post)
     for judgement in judge_posts(posts) if posts else []:
         apply_judgement(judgement)
+    reputation.reconcile([row.question_id for row in rows])
 
 
 def process_batch(limit: int = BATCH) -> int:

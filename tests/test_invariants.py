@@ -34,7 +34,7 @@ from forum.models import (
     Vote,
 )
 from forum.search_sync import check_drift, close_index
-from forum.services import accounts, marks, moderation, posting, votes
+from forum.services import accounts, marks, moderation, posting, reputation, votes
 from forum.services.errors import ServiceError
 from forum.worker import drain
 
@@ -342,6 +342,22 @@ class ThreadLifecycle(RuleBasedStateMachine):
                 select(func.max(OutboxEvent.revision)).where(OutboxEvent.question_id == q.id)
             )
             assert latest == q.revision, q.id
+
+    @invariant()
+    def every_reputation_is_its_ledgers_sum_and_the_ledger_what_posts_carry(self):
+        """Totals equal the ledger at every step (they move in the same transaction as its
+        lines); once the worker has caught up, the ledger is exactly what the visible posts
+        carry now, so nothing undone, deleted or hidden still pays."""
+        sums = reputation.ledger_totals()
+        for user_id, total in db.session.execute(select(User.id, User.reputation)):
+            assert total == sums.get(user_id, 0), user_id
+        pending = db.session.scalar(
+            select(func.count(OutboxEvent.id)).where(OutboxEvent.processed_at.is_(None))
+        )
+        if pending == 0:
+            question_ids = db.session.scalars(select(Question.id)).all()
+            assert reputation.reconcile(question_ids) == 0
+            db.session.rollback()
 
     @invariant()
     def the_index_matches_once_the_worker_caught_up(self):

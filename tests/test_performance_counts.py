@@ -59,3 +59,25 @@ def test_question_list_count_is_cached_briefly(client, make, count_queries):
     uncached = statements_for(client, count_queries, "/", cached=False)
     assert statements_for(client, count_queries, "/") == uncached - 1
     assert "1 question" in client.get("/").get_data(as_text=True)
+
+
+def test_profile_statement_count_does_not_grow_with_posts_or_reputation(
+    client, make, count_queries
+):
+    from forum.services import votes
+
+    from .factories import done
+
+    def person_with(posts: int):
+        person = make.user()
+        for n in range(posts):
+            question = make.question(author=person, title=f"Question number {n} of a person")
+            answer = make.answer(make.question(), author=person, body=f"Answer number {n} here.")
+            done(votes.cast_vote(make.user(), answer, "up"))
+            done(votes.cast_vote(make.user(), question, "up"))
+        return person.id
+
+    few, many = person_with(1), person_with(8)
+    assert statements_for(client, count_queries, f"/users/{few}") == statements_for(
+        client, count_queries, f"/users/{many}"
+    )

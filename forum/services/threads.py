@@ -151,7 +151,7 @@ def _post_columns(model) -> tuple:
 
 def _author_columns(relationship):
     return joinedload(relationship).load_only(
-        User.display_name, User.source_url, User.role, User.active
+        User.display_name, User.source_url, User.role, User.active, User.reputation
     )
 
 

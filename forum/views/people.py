@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from ..extensions import db
 from ..models import Answer, Question, User
-from ..services import watching
+from ..services import reputation, watching
 
 bp = Blueprint("people", __name__)
 
@@ -35,6 +36,8 @@ def _answers_of(user_id: int, include_hidden: bool) -> list[Answer]:
     )
     if not include_hidden:
         query = query.where(Answer.hidden_at.is_(None), Question.hidden_at.is_(None))
+    # Each answer's thread title comes with it (the join above), not one query per answer.
+    query = query.options(contains_eager(Answer.question))
     return list(db.session.scalars(query.order_by(Answer.created_at.desc()).limit(LIMIT)))
 
 
@@ -63,4 +66,6 @@ def profile(user_id: int):
         person=person,
         questions=_questions_of(person.id, include_hidden=False),
         answers=_answers_of(person.id, include_hidden=False),
+        earned=reputation.recent_events(person.id),
+        reputation_labels=reputation.LABELS,
     )
