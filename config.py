@@ -214,6 +214,22 @@ def load(env: str | None = None) -> dict:
         "REPUTATION_DAILY_VOTE_CAP": _number(
             "FORUM_REPUTATION_DAILY_VOTE_CAP", 200, int, low=10, high=100_000
         ),
+        # Privileges that reputation earns (staff need none): voting down, commenting on
+        # posts that are neither yours nor in a thread you asked, and posting links (a spam
+        # guard for brand-new accounts).
+        "REPUTATION_TO_DOWNVOTE": _number(
+            "FORUM_REPUTATION_TO_DOWNVOTE", 15, int, low=0, high=10**6
+        ),
+        "REPUTATION_TO_COMMENT": _number("FORUM_REPUTATION_TO_COMMENT", 5, int, low=0, high=10**6),
+        "REPUTATION_TO_POST_LINKS": _number(
+            "FORUM_REPUTATION_TO_POST_LINKS", 10, int, low=0, high=10**6
+        ),
+        # Badges: "Helpful in <product>" after this many answers there that were accepted,
+        # verified or upvoted; "Good question" at this score.
+        "BADGE_HELPFUL_ANSWERS": _number("FORUM_BADGE_HELPFUL_ANSWERS", 5, int, low=1, high=1000),
+        "BADGE_GOOD_QUESTION_SCORE": _number(
+            "FORUM_BADGE_GOOD_QUESTION_SCORE", 3, int, low=1, high=1000
+        ),
         # How often an open page asks for the unread count (seconds).
         "BELL_SECONDS": _number("FORUM_BELL_SECONDS", 30, int, low=1, high=3600),
     }

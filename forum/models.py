@@ -385,6 +385,42 @@ class ReputationEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
+class Badge(db.Model):
+    """A milestone a person reached, awarded once by the worker (`services.badges`). Badges
+    are kept when the post that earned them later loses its mark, as at the peers: they
+    record that it happened."""
+
+    __tablename__ = "badges"
+    __table_args__ = (UniqueConstraint("user_id", "kind", "scope", name="uq_badges_once"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    scope: Mapped[str] = mapped_column(String(60), default="")  # "" or "product:3"
+    label: Mapped[str] = mapped_column(String(120))
+    question_id: Mapped[int | None] = mapped_column(
+        ForeignKey("questions.id", ondelete="SET NULL")
+    )
+    awarded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ThankYou(db.Model):
+    """A note of thanks from staff to a customer for an answer; shown on the profile."""
+
+    __tablename__ = "thank_yous"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"))
+    answer_id: Mapped[int] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"))
+    message: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    staff: Mapped[User] = relationship(foreign_keys=[staff_id])
+    question: Mapped[Question] = relationship()
+
+
 class FlagKind(enum.StrEnum):
     NEGATIVE = "negative"
     UNANSWERED = "unanswered"
@@ -552,6 +588,8 @@ class NotificationKind(enum.StrEnum):
     POST_RESTORED = "post_restored"
     NEW_QUESTION = "new_question"  # in a product or tag I follow
     NUDGE = "nudge"  # "Did this solve it?"
+    BADGE = "badge"  # I earned a badge
+    THANKS = "thanks"  # staff thanked me for an answer
 
 
 class Delivery(enum.StrEnum):

@@ -63,3 +63,30 @@ def is_visible_to(user: User | None, post: Post) -> bool:
     gone = post.deleted_at is not None or thread.deleted_at is not None
     hidden = post.hidden_at is not None or thread.hidden_at is not None
     return (not gone or can_see_deleted(user)) and (not hidden or can_see_hidden(user))
+
+
+# Privileges that reputation earns, where they protect the community. Staff need none.
+PRIVILEGES = {
+    "downvote": ("REPUTATION_TO_DOWNVOTE", "vote down"),
+    "comment": ("REPUTATION_TO_COMMENT", "comment on other people's posts"),
+    "links": ("REPUTATION_TO_POST_LINKS", "post links"),
+}
+
+
+def reputation_needed(user: User | None, privilege: str) -> int | None:
+    """The reputation this person still lacks for a privilege, or None if they have it."""
+    from flask import current_app
+
+    setting, _what = PRIVILEGES[privilege]
+    needed = current_app.config[setting]
+    if user is None or user.is_staff or user.reputation >= needed:
+        return None
+    return needed
+
+
+def privilege_message(privilege: str, needed: int, have: int) -> str:
+    _setting, what = PRIVILEGES[privilege]
+    return (
+        f"You need {needed} reputation to {what}; you have {have}. Reputation comes from "
+        "upvotes on your posts and from answers that are accepted or verified."
+    )

@@ -69,7 +69,7 @@ def _claim(limit: int) -> list[OutboxEvent]:
 
 
 def _consume(rows: list[OutboxEvent]) -> None:
-    from .services import reputation
+    from .services import badges, reputation
     from .services.moderation import apply_judgement, judge_posts
 
     # The index first, while the transaction has only read; then every post is judged
@@ -86,7 +86,9 @@ def _consume(rows: list[OutboxEvent]) -> None:
                 posts.append(post)
     for judgement in judge_posts(posts) if posts else []:
         apply_judgement(judgement)
-    reputation.reconcile([row.question_id for row in rows])
+    threads = [row.question_id for row in rows]
+    reputation.reconcile(threads)
+    badges.award(badges.people_in(threads))
 
 
 def process_batch(limit: int = BATCH) -> int:

@@ -68,6 +68,10 @@ TEST_CONFIG = {
     # BM25 alone unless a test turns meaning-aware search on (tests/test_semantic.py).
     "EMBEDDINGS": False,
     "NEGATIVE_SCORER": "lexicon",  # the learned scorer has its own tests
+    # Reputation's privileges have their own tests; elsewhere new accounts do everything.
+    "REPUTATION_TO_DOWNVOTE": 0,
+    "REPUTATION_TO_COMMENT": 0,
+    "REPUTATION_TO_POST_LINKS": 0,
 }
 
 

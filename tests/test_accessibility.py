@@ -87,6 +87,7 @@ def test_every_page_passes_axe(app, forum_pages, width_name, capsys):
     with live_server(app) as base, chromium_page(WIDTHS[width_name]) as page:
         for name, path in [
             ("list", "/"),
+            ("product", "/?product=orbit-router&period=all"),
             ("thread-anonymous", pages["thread"]),
             ("search", "/search?q=satellite+orange"),
             ("login", "/account/login"),

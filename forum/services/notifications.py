@@ -54,6 +54,7 @@ TOPICS: dict[str, tuple[str, tuple[Kind, ...]]] = {
     "moderation": ("Moderator actions on my posts", (Kind.POST_HIDDEN, Kind.POST_RESTORED)),
     "follows": ("New questions in products and tags I follow", (Kind.NEW_QUESTION,)),
     "nudges": ('"Did this solve it?" reminders', (Kind.NUDGE,)),
+    "recognition": ("Badges I earn and thank-you notes from staff", (Kind.BADGE, Kind.THANKS)),
 }
 TOPIC_OF = {kind: topic for topic, (_label, kinds) in TOPICS.items() for kind in kinds}
 DEFAULT_DELIVERY = {topic: Delivery.INSTANT for topic in TOPICS} | {"follows": Delivery.DIGEST}
@@ -84,6 +85,8 @@ WORDS = {
     Kind.POST_RESTORED: "A moderator restored your {target}",
     Kind.NEW_QUESTION: "{actor} asked a new question",
     Kind.NUDGE: "Did an answer solve your question?",
+    Kind.BADGE: "You earned a badge: {detail}",
+    Kind.THANKS: "{actor} (staff) thanked you for your answer",
 }
 
 
@@ -91,7 +94,9 @@ def describe(notification: Notification) -> str:
     """One line a person reads: "Bob answered your question"."""
     actor = notification.actor.display_name if notification.actor else "Someone"
     target = (notification.post or "post").partition(":")[0]
-    return WORDS.get(notification.kind, "Something happened").format(actor=actor, target=target)
+    return WORDS.get(notification.kind, "Something happened").format(
+        actor=actor, target=target, detail=notification.detail
+    )
 
 
 def anchor(post: str | None) -> str:

@@ -15,7 +15,15 @@ from ..extensions import db, insert_unless_taken
 from ..markup import render_markdown
 from ..models import Answer, Comment, Product, Question, Revision, Tag, User, utcnow
 from ..outbox import emit
-from ..permissions import can_delete, can_edit, can_moderate, can_post, is_visible_to
+from ..permissions import (
+    can_delete,
+    can_edit,
+    can_moderate,
+    can_post,
+    is_visible_to,
+    privilege_message,
+    reputation_needed,
+)
 from .errors import InvalidInput, NotFound, PermissionDenied
 from .watching import watch_automatically
 
@@ -76,6 +84,19 @@ def _require_poster(user: User | None) -> User:
     return user
 
 
+LINK = re.compile(r"https?://|www\.|\]\(", re.IGNORECASE)
+
+
+def _require_link_privilege(author: User, body: str) -> None:
+    """Brand-new accounts may not post links yet: the spam guard of the peers."""
+    if LINK.search(body) and (needed := reputation_needed(author, "links")) is not None:
+        raise InvalidInput(
+            privilege_message("links", needed, author.reputation)
+            + " Write the address without http:// for now, or ask staff to post it.",
+            field="body",
+        )
+
+
 def _all_valid(*checks: Callable[[], object]) -> list:
     """Run every check, and raise all their complaints together: a form learns everything
     that is wrong with it in one submit."""
@@ -114,6 +135,7 @@ def ask_question(author: User, product_id: int, title: str, body: str, tags: str
     """A signed-in user asks a question about a product."""
     _require_poster(author)
     title, body, tag_names, product = check_question(title, body, tags, product_id)
+    _require_link_privilege(author, body)
     question = Question(
         product=product,
         author=author,
@@ -145,6 +167,7 @@ def post_answer(author: User, question_id: int, body: str) -> Answer:
     _require_poster(author)
     question = _open_question(question_id, author)
     body = _require_length(body, ANSWER_LENGTH, "body", "The answer")
+    _require_link_privilege(author, body)
     now = utcnow()
     answer = Answer(
         question=question,
@@ -178,7 +201,12 @@ def post_comment(
             or not is_visible_to(author, answer)
         ):
             raise NotFound("That answer does not exist or was deleted.")
+    on_post = answer if answer_id is not None else question
+    own_thread = author.id in (on_post.author_id, question.author_id)
+    if not own_thread and (needed := reputation_needed(author, "comment")) is not None:
+        raise PermissionDenied(privilege_message("comment", needed, author.reputation))
     body = _require_length(body, COMMENT_LENGTH, "body", "A comment")
+    _require_link_privilege(author, body)
     now = utcnow()
     comment = Comment(
         question_id=question.id,
@@ -213,6 +241,7 @@ def edit_question(editor: User, question: Question, title: str, body: str, tags:
     """The author (or a moderator) edits a question; the old text is kept."""
     require_can_edit(editor, question)
     title, body, tag_names, _ = check_question(title, body, tags, product_needed=False)
+    _require_link_privilege(editor, body)
     _keep_revision(editor, question)
     now = utcnow()
     question.title, question.body_source = title, body
@@ -228,6 +257,7 @@ def edit_answer(editor: User, answer: Answer, body: str) -> Answer:
     """The author (or a moderator) edits an answer; the old text is kept."""
     require_can_edit(editor, answer)
     body = _require_length(body, ANSWER_LENGTH, "body", "The answer")
+    _require_link_privilege(editor, body)
     _keep_revision(editor, answer)
     answer.body_source, answer.body_html = body, render_markdown(body)
     answer.edited_at = utcnow()
@@ -240,6 +270,7 @@ def edit_comment(editor: User, comment: Comment, body: str) -> Comment:
     """The author (or a moderator) edits a comment; the old text is kept."""
     require_can_edit(editor, comment)
     body = _require_length(body, COMMENT_LENGTH, "body", "A comment")
+    _require_link_privilege(editor, body)
     _keep_revision(editor, comment)
     comment.body_source, comment.body_html = body, render_markdown(body)
     comment.edited_at = utcnow()

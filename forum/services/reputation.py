@@ -14,10 +14,10 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 
 from ..extensions import db
-from ..models import Answer, Question, ReputationEvent, User, Vote, utcnow
+from ..models import Answer, Product, Question, ReputationEvent, User, Vote, utcnow
 
 # Points per reason; a downvote costs its post's author a little, never the voter.
 POINTS = {
@@ -180,3 +180,53 @@ def recent_events(user_id: int, limit: int = 20) -> list[tuple[ReputationEvent, 
         .order_by(ReputationEvent.created_at.desc(), ReputationEvent.id.desc())
         .limit(limit)
     ).all()
+
+
+def answer_stats(user_id: int) -> dict:
+    """A person's visible answers by product, and how many were accepted and verified."""
+    visible = (
+        Answer.author_id == user_id,
+        Answer.deleted_at.is_(None),
+        Answer.hidden_at.is_(None),
+        Question.deleted_at.is_(None),
+        Question.hidden_at.is_(None),
+    )
+    accepted = func.sum(case((Question.accepted_answer_id == Answer.id, 1), else_=0))
+    verified = func.sum(case((Question.verified_answer_id == Answer.id, 1), else_=0))
+    rows = db.session.execute(
+        select(Product.name, Product.slug, func.count(Answer.id), accepted, verified)
+        .select_from(Answer)
+        .join(Question, Question.id == Answer.question_id)
+        .join(Product, Product.id == Question.product_id)
+        .where(*visible)
+        .group_by(Product.name, Product.slug)
+        .order_by(func.count(Answer.id).desc(), Product.name)
+    ).all()
+    return {
+        "by_product": [(name, slug, count) for name, slug, count, _a, _v in rows],
+        "accepted": sum(a or 0 for *_rest, a, _v in rows),
+        "verified": sum(v or 0 for *_rest, v in rows),
+    }
+
+
+PERIODS = {"week": ("This week", timedelta(days=7)), "month": ("This month", timedelta(days=30))}
+
+
+def top_contributors(product_id: int, period: str, limit: int = 5) -> list[tuple[User, int]]:
+    """Who earned the most reputation in this product's threads over the period (week,
+    month, or all time): the customers who helped most."""
+    since = utcnow() - PERIODS[period][1] if period in PERIODS else None
+    points = func.sum(ReputationEvent.points)
+    query = (
+        select(User, points)
+        .join(ReputationEvent, ReputationEvent.user_id == User.id)
+        .join(Question, Question.id == ReputationEvent.question_id)
+        .where(Question.product_id == product_id, User.active, User.role == "customer")
+        .group_by(User.id)
+        .having(points > 0)
+        .order_by(points.desc(), User.id)
+        .limit(limit)
+    )
+    if since is not None:
+        query = query.where(ReputationEvent.created_at >= since)
+    return [(user, total) for user, total in db.session.execute(query).all()]

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..models import Answer, Question, User, Vote
 from ..outbox import emit
+from ..permissions import privilege_message, reputation_needed
 from .errors import InvalidInput, PermissionDenied
 
 DIRECTIONS = {"up": 1, "down": -1}
@@ -44,6 +45,8 @@ def cast_vote(voter: User, post: Question | Answer, direction: str) -> VoteResul
         raise PermissionDenied("You can't vote on your own post.")
     if post.deleted_at is not None:
         raise PermissionDenied("You can't vote on a deleted post.")
+    if direction == "down" and (needed := reputation_needed(voter, "downvote")) is not None:
+        raise PermissionDenied(privilege_message("downvote", needed, voter.reputation))
 
     value = DIRECTIONS[direction]
     model, column, target = _target(post)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
 from ..extensions import db
 from ..models import Answer, Question, User
-from ..services import reputation, watching
+from ..services import badges, reputation, thanks, watching
 
 bp = Blueprint("people", __name__)
 
@@ -68,4 +68,28 @@ def profile(user_id: int):
         answers=_answers_of(person.id, include_hidden=False),
         earned=reputation.recent_events(person.id),
         reputation_labels=reputation.LABELS,
+        stats=reputation.answer_stats(person.id),
+        held=badges.badges_of([person.id]).get(person.id, []),
+        notes=thanks.notes_for(person.id),
     )
+
+
+@bp.route("/answers/<id:answer_id>/thank", methods=["POST"])
+@login_required
+def thank(answer_id: int):
+    """Staff thank a customer for an answer: a note on their profile, and a notification."""
+    answer = db.session.get(Answer, answer_id)
+    note = thanks.thank(current_user, answer, request.form.get("message", ""))
+    db.session.commit()
+    flash(f"Thank-you note sent to {db.session.get(User, note.user_id).display_name}.", "success")
+    url = url_for("questions.show", question_id=note.question_id)
+    return redirect(f"{url}#answer-{answer_id}", code=303)
+
+
+@bp.route("/thanks/<id:note_id>/withdraw", methods=["POST"])
+@login_required
+def withdraw_thanks(note_id: int):
+    note = thanks.withdraw(current_user, note_id)
+    db.session.commit()
+    flash("The thank-you note is withdrawn.", "info")
+    return redirect(url_for(".profile", user_id=note.user_id), code=303)

@@ -23,7 +23,7 @@ from ..extensions import cache, db, limiter
 from ..forms import AnswerForm, CommentForm, EditQuestionForm, QuestionForm
 from ..markup import render_markdown
 from ..models import Answer, Comment, Question
-from ..services import posting, threads, watching
+from ..services import badges, posting, reputation, threads, watching
 from ..services.errors import InvalidInput
 from ..services.history import versions_of
 from ..templating import slugify
@@ -61,7 +61,23 @@ def index():
         filters=filters,
         products=products,
         follow=_follow_target(filters, products),
+        contributors=_top_contributors(filters.product, products),
     )
+
+
+def _top_contributors(slug: str | None, products) -> dict | None:
+    """On a product's page: who helped most there this week, month or ever."""
+    product = next((p for p in products if p.slug == slug), None)
+    if product is None:
+        return None
+    period = request.args.get("period", "month")
+    period = period if period in (*reputation.PERIODS, "all") else "month"
+    return {
+        "period": period,
+        "periods": [(key, label) for key, (label, _) in reputation.PERIODS.items()]
+        + [("all", "All time")],
+        "people": reputation.top_contributors(product.id, period),
+    }
 
 
 def _follow_target(filters, products) -> dict | None:
@@ -168,9 +184,17 @@ def _render_cached_thread(question_id: int):
 def _thread_context(
     thread, answer_form=None, comment_form=None, comment_target=None, report_draft=None
 ) -> dict:
+    authors = {
+        thread.question.author_id,
+        *(a.author_id for a in thread.answers),
+        *(c.author_id for c in thread.question_comments),
+        *(c.author_id for comments in thread.answer_comments.values() for c in comments),
+    }
+    held = badges.badges_of(sorted(authors))  # one query: each author's most telling badge
     return dict(
         thread=thread,
         question=thread.question,
+        top_badges={user_id: held[user_id][0] for user_id in held},
         answer_form=answer_form or AnswerForm(formdata=None),
         comment_form=comment_form,
         comment_target=comment_target,

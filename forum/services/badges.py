@@ -1,0 +1,141 @@
+"""Badges: milestones a support community cares about, awarded once each by the worker and
+announced through the notifications. Each rule is a count over what a person's visible posts
+carry now; awarding is idempotent (a unique row per person, badge and scope)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import and_, func, or_, select
+
+from ..extensions import db, insert_unless_taken
+from ..models import Answer, Badge, NotificationKind, Product, Question, User, utcnow
+from .notifications import notify
+
+# kind -> (label, order on a profile: the first a person holds is their "top" badge)
+BADGES = {
+    "helpful": ("Helpful in {product}", 0),
+    "first_verified": ("First answer verified by staff", 1),
+    "first_accepted": ("First accepted answer", 2),
+    "quick_answer": ("Answered within an hour", 3),
+    "good_question": ("Good question", 4),
+    "first_answer": ("First answer", 5),
+}
+QUICK = timedelta(hours=1)
+
+
+def _live_answers(user_id: int):
+    return and_(
+        Answer.author_id == user_id,
+        Answer.deleted_at.is_(None),
+        Answer.hidden_at.is_(None),
+        Question.deleted_at.is_(None),
+        Question.hidden_at.is_(None),
+        Question.author_id != user_id,
+    )
+
+
+def _first(query) -> int | None:
+    return db.session.scalar(query.limit(1))
+
+
+def earned(user_id: int) -> list[tuple[str, str, str, int | None]]:
+    """(kind, scope, label, thread) for every badge this person's posts qualify for now."""
+    found = []
+    answered = select(Answer.question_id).join(Question, Question.id == Answer.question_id)
+    live = _live_answers(user_id)
+    checks = {
+        "first_answer": answered.where(live),
+        "first_accepted": answered.where(live, Question.accepted_answer_id == Answer.id),
+        "first_verified": answered.where(live, Question.verified_answer_id == Answer.id),
+        "quick_answer": answered.where(live, Answer.created_at <= Question.created_at + QUICK),
+    }
+    for kind, query in checks.items():
+        if kind == "quick_answer" and db.session.get_bind().dialect.name == "sqlite":
+            # SQLite cannot add an interval in SQL: compare in Python over this person's
+            # answers (a handful per person).
+            rows = db.session.execute(
+                select(Answer.question_id, Answer.created_at, Question.created_at)
+                .join(Question, Question.id == Answer.question_id)
+                .where(live)
+            ).all()
+            thread = next((q for q, a, asked in rows if a - asked <= QUICK), None)
+        else:
+            thread = _first(query)
+        if thread is not None:
+            found.append((kind, "", BADGES[kind][0], thread))
+    good = _first(
+        select(Question.id).where(
+            Question.author_id == user_id,
+            Question.deleted_at.is_(None),
+            Question.hidden_at.is_(None),
+            Question.score >= current_app.config["BADGE_GOOD_QUESTION_SCORE"],
+        )
+    )
+    if good is not None:
+        found.append(("good_question", "", BADGES["good_question"][0], good))
+    helpful = db.session.execute(
+        select(Question.product_id, Product.name, func.max(Question.id))
+        .select_from(Answer)
+        .join(Question, Question.id == Answer.question_id)
+        .join(Product, Product.id == Question.product_id)
+        .where(
+            live,
+            or_(
+                Answer.score > 0,
+                Question.accepted_answer_id == Answer.id,
+                Question.verified_answer_id == Answer.id,
+            ),
+        )
+        .group_by(Question.product_id, Product.name)
+        .having(func.count(Answer.id) >= current_app.config["BADGE_HELPFUL_ANSWERS"])
+    ).all()
+    for product_id, name, thread in helpful:
+        label = BADGES["helpful"][0].format(product=name)
+        found.append(("helpful", f"product:{product_id}", label, thread))
+    return found
+
+
+def award(user_ids: list[int]) -> int:
+    """Award what these people have newly earned, and tell them. Returns badges awarded.
+    The caller commits."""
+    awarded = 0
+    for user_id in sorted(set(user_ids)):
+        user = db.session.get(User, user_id)
+        if user is None or user.is_staff:
+            continue
+        for kind, scope, label, thread in earned(user_id):
+            badge_id = db.session.scalar(
+                insert_unless_taken(
+                    Badge,
+                    {
+                        "user_id": user_id,
+                        "kind": kind,
+                        "scope": scope,
+                        "label": label,
+                        "question_id": thread,
+                        "awarded_at": utcnow(),
+                    },
+                ).returning(Badge.id)
+            )
+            if badge_id is not None:
+                awarded += 1
+                notify(user, thread, NotificationKind.BADGE, f"badge:{badge_id}", detail=label)
+    return awarded
+
+
+def people_in(question_ids: list[int]) -> list[int]:
+    """The askers and answerers of these threads: whose badges a change there may touch."""
+    askers = select(Question.author_id).where(Question.id.in_(question_ids))
+    answerers = select(Answer.author_id).where(Answer.question_id.in_(question_ids))
+    return list(db.session.scalars(askers.union(answerers)))
+
+
+def badges_of(user_ids: list[int]) -> dict[int, list[Badge]]:
+    """Each person's badges, the most telling first."""
+    rows = db.session.scalars(select(Badge).where(Badge.user_id.in_(user_ids))).all()
+    held: dict[int, list[Badge]] = {}
+    for badge in sorted(rows, key=lambda b: (BADGES[b.kind][1], b.awarded_at)):
+        held.setdefault(badge.user_id, []).append(badge)
+    return held
