@@ -100,6 +100,7 @@ def _register_template_helpers(app: Flask) -> None:
         can_verify=permissions.can_verify,
         can_vote=permissions.can_vote,
         can_moderate=permissions.can_moderate,
+        reputation_needed=permissions.reputation_needed,
     )
     register(app)
 

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from forum.extensions import db
 from forum.models import Notification, ReputationEvent, Role, ThankYou, User
 from forum.services import marks, moderation, posting, reputation, votes
+from forum.services.errors import PermissionDenied
 from forum.worker import drain
 
 from .factories import done
@@ -72,6 +73,9 @@ def test_no_points_for_ones_own_answer_accepted_or_verified(make):
     question = make.question(author=asker)
     own = make.answer(question, author=asker)
     done(marks.accept_answer(asker, own))
+    with pytest.raises(PermissionDenied, match="own post"):
+        votes.cast_vote(asker, own, "up")  # no self-votes at all
+    db.session.rollback()
     staff_question = make.question(author=staff)
     staff_answer = make.answer(staff_question, author=staff)
     done(marks.verify_answer(staff, staff_answer))
@@ -178,8 +182,6 @@ def test_voting_down_needs_reputation(privileges, auth, make, thread):
 def test_commenting_on_others_posts_needs_reputation_but_not_in_ones_own_thread(
     privileges, make, thread
 ):
-    from forum.services.errors import PermissionDenied
-
     asker, helper, question, answer = thread
     newcomer = make.user()
     with pytest.raises(PermissionDenied, match="You need 5 reputation to comment"):
@@ -189,6 +191,19 @@ def test_commenting_on_others_posts_needs_reputation_but_not_in_ones_own_thread(
     done(posting.post_comment(helper, question.id, "Then try 4.3.", answer.id))  # own answer
     staff = make.user(Role.STAFF)
     done(posting.post_comment(staff, question.id, "Staff need no reputation."))
+
+
+def test_the_thread_says_why_a_newcomer_has_no_comment_box(privileges, auth, make, thread):
+    asker, helper, question, answer = thread
+    auth.login(make.user().email)
+    page = auth.client.get(f"/questions/{question.id}").get_data(as_text=True)
+    assert page.count('data-testid="comment-privilege"') == 2  # the question and the answer
+    assert "Commenting on other people's posts needs 5 reputation (you have 0)" in page
+    assert "Add a comment" not in page
+    auth.logout()
+    auth.login(asker.email)
+    page = auth.client.get(f"/questions/{question.id}").get_data(as_text=True)
+    assert 'data-testid="comment-privilege"' not in page and "Add a comment" in page
 
 
 def test_brand_new_accounts_cannot_post_links(privileges, auth, make, thread):
