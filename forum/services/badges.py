@@ -49,22 +49,21 @@ def earned(user_id: int) -> list[tuple[str, str, str, int | None]]:
         "first_answer": answered.where(live),
         "first_accepted": answered.where(live, Question.accepted_answer_id == Answer.id),
         "first_verified": answered.where(live, Question.verified_answer_id == Answer.id),
-        "quick_answer": answered.where(live, Answer.created_at <= Question.created_at + QUICK),
     }
     for kind, query in checks.items():
-        if kind == "quick_answer" and db.session.get_bind().dialect.name == "sqlite":
-            # SQLite cannot add an interval in SQL: compare in Python over this person's
-            # answers (a handful per person).
-            rows = db.session.execute(
-                select(Answer.question_id, Answer.created_at, Question.created_at)
-                .join(Question, Question.id == Answer.question_id)
-                .where(live)
-            ).all()
-            thread = next((q for q, a, asked in rows if a - asked <= QUICK), None)
-        else:
-            thread = _first(query)
+        thread = _first(query)
         if thread is not None:
             found.append((kind, "", BADGES[kind][0], thread))
+    # Within an hour of the question: compared here, as timestamps are portable between the
+    # databases and intervals are not (a person has a handful of answers to look at).
+    times = db.session.execute(
+        select(Answer.question_id, Answer.created_at, Question.created_at)
+        .join(Question, Question.id == Answer.question_id)
+        .where(live)
+    ).all()
+    quick = next((q for q, answered_at, asked_at in times if answered_at - asked_at <= QUICK), None)
+    if quick is not None:
+        found.append(("quick_answer", "", BADGES["quick_answer"][0], quick))
     good = _first(
         select(Question.id).where(
             Question.author_id == user_id,
