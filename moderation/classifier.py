@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .evaluate import Evaluation, scores
 from .sentiment import _PHRASES, _analyzer
 
 HEAD_PATH = Path(__file__).with_name("negative_head.json")
@@ -95,24 +96,8 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@dataclass(frozen=True)
-class FileScores:
-    name: str
-    examples: int
-    negatives: int
-    precision: float
-    recall: float
-    f1: float
-
-
-def _scores(name: str, labels: np.ndarray, predicted: np.ndarray) -> FileScores:
-    tp = int(np.sum(predicted & labels))
-    fp = int(np.sum(predicted & ~labels))
-    fn = int(np.sum(~predicted & labels))
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return FileScores(name, len(labels), int(labels.sum()), precision, recall, f1)
+def _scores(name: str, labels: np.ndarray, predicted: np.ndarray) -> Evaluation:
+    return scores(name, labels.tolist(), predicted.tolist())
 
 
 def _fit(rows: np.ndarray, labels: np.ndarray, strength: float, weight: np.ndarray):
@@ -127,8 +112,8 @@ class Training:
     """Cross-validated figures per file and the head trained on all of it."""
 
     head: NegativeHead
-    cross_validated: list[FileScores]
-    held_out: list[FileScores]  # each file scored by a head trained on the others only
+    cross_validated: list[Evaluation]
+    held_out: list[Evaluation]  # each file scored by a head trained on the others only
     thread_precision: float
     thread_recall: float
 

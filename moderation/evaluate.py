@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,13 +54,17 @@ def evaluate(
     negative (the lexicon by default)."""
     texts = [text for text, _ in rows]
     predictions = predict(texts) if predict else [score_text(text).is_negative for text in texts]
+    return scores(name, [negative for _, negative in rows], predictions)
+
+
+def scores(name: str, labels: Sequence[bool], predicted: Sequence[bool]) -> Evaluation:
+    """Precision, recall and F1 of the negative class from gold labels and predictions."""
     tp = fp = fn = 0
-    for (_, is_negative), predicted in zip(rows, predictions, strict=True):
-        tp += predicted and is_negative
-        fp += predicted and not is_negative
-        fn += (not predicted) and is_negative
+    for is_negative, said in zip(labels, predicted, strict=True):
+        tp += bool(said and is_negative)
+        fp += bool(said and not is_negative)
+        fn += bool(not said and is_negative)
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    negatives = sum(1 for _, neg in rows if neg)
-    return Evaluation(name, len(rows), negatives, precision, recall, f1)
+    return Evaluation(name, len(labels), sum(map(bool, labels)), precision, recall, f1)

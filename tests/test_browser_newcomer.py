@@ -278,6 +278,11 @@ def test_vote_accept_verify_and_moderate_by_keyboard_alone(app, make):
             page.keyboard.press("Enter")
             page.wait_for_url(f"{base}/")
 
+        def keyboard_sign_out():
+            tab_to(page, "form[action$='/logout'] button")
+            page.keyboard.press("Enter")
+            page.wait_for_url(f"{base}/")
+
         keyboard_sign_in(emails[0])
         page.goto(base + thread)
         tab_to(page, f"{box} button.vote.up")
@@ -286,9 +291,7 @@ def test_vote_accept_verify_and_moderate_by_keyboard_alone(app, make):
         tab_to(page, f"{box} [data-testid=accept]")
         page.keyboard.press("Space")
         page.get_by_text("Marked as the answer that solved it.").wait_for()
-        tab_to(page, "form[action$='/logout'] button")
-        page.keyboard.press("Enter")
-        page.wait_for_url(f"{base}/")
+        keyboard_sign_out()
 
         keyboard_sign_in(emails[1])
         page.goto(base + thread)
@@ -298,9 +301,7 @@ def test_vote_accept_verify_and_moderate_by_keyboard_alone(app, make):
         page.keyboard.press("Enter")
         page.get_by_text("Verified by staff.", exact=True).wait_for()
         assert "Confirmed with the bulb team" in page.get_by_test_id("verified-badge").inner_text()
-        tab_to(page, "form[action$='/logout'] button")
-        page.keyboard.press("Enter")
-        page.wait_for_url(f"{base}/")
+        keyboard_sign_out()
 
         keyboard_sign_in(emails[2])
         page.goto(f"{base}/moderation/flags/{flag_id}")
