@@ -84,10 +84,12 @@ CRAFTED = {
 
 def test_crafted_bodies_render_quickly(app):
     # Each of these took 10 to 70 s before; together they now take well under a second each.
-    started = time.perf_counter()
+    # Counted in this thread's CPU time, not the wall clock: a busy machine (CI running other
+    # suites beside this one) must not make a linear renderer look catastrophic.
+    started = time.thread_time()
     for body in CRAFTED.values():
         render_markdown(body)
-    assert time.perf_counter() - started < len(CRAFTED) * 1.0
+    assert time.thread_time() - started < len(CRAFTED) * 1.0
 
 
 @pytest.mark.parametrize("name", list(CRAFTED))
