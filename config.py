@@ -224,6 +224,9 @@ def load(env: str | None = None) -> dict:
         "REPUTATION_TO_POST_LINKS": _number(
             "FORUM_REPUTATION_TO_POST_LINKS", 10, int, low=0, high=10**6
         ),
+        # Badges, awarded by the worker and announced in the inbox; "off" for a site that
+        # wants no badges.
+        "BADGES": _choice("FORUM_BADGES", "on", ("on", "off")) == "on",
         # Badges: "Helpful in <product>" after this many answers there that were accepted,
         # verified or upvoted; "Good question" at this score.
         "BADGE_HELPFUL_ANSWERS": _number("FORUM_BADGE_HELPFUL_ANSWERS", 5, int, low=1, high=1000),

@@ -72,6 +72,7 @@ TEST_CONFIG = {
     "REPUTATION_TO_DOWNVOTE": 0,
     "REPUTATION_TO_COMMENT": 0,
     "REPUTATION_TO_POST_LINKS": 0,
+    "BADGES": False,  # their announcements would crowd every notification test; own tests
 }
 
 

@@ -15,6 +15,7 @@ def test_bob_is_recognised_for_a_helpful_answer(app, make, width):
     from forum.models import Role
 
     require_chromium()
+    app.config["BADGES"] = True
     asker = make.user(name="Asha Asker")
     bob = make.user(name="Bob Helper")
     staff = make.user(Role.STAFF, name="Dana Support")

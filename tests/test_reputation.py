@@ -229,9 +229,12 @@ def badge_kinds(user: User) -> list[str]:
     return sorted(db.session.scalars(select(Badge.kind).where(Badge.user_id == user.id)))
 
 
-def test_badges_are_awarded_once_and_announced(app, make, thread):
-    from forum.models import Notification
+@pytest.fixture
+def badges_on(app):
+    app.config["BADGES"] = True
 
+
+def test_badges_are_awarded_once_and_announced(app, badges_on, make, thread):
     app.config["BADGE_HELPFUL_ANSWERS"] = 2
     asker, helper, question, answer = thread
     staff = make.user(Role.STAFF)
@@ -325,3 +328,9 @@ def test_top_contributors_by_product_and_period(client, make, thread):
     assert section.index("Bob Helper") < section.index("Old Timer")
     elsewhere = client.get(f"/?product={make.product().slug}").get_data(as_text=True)
     assert "Bob Helper" not in elsewhere.split('data-testid="top-contributors"')[1]
+
+
+def test_a_site_can_turn_badges_off(make, thread):
+    asker, helper, question, answer = thread
+    done(marks.accept_answer(asker, answer))
+    assert badge_kinds(helper) == [] and rep(helper) == 15

@@ -57,7 +57,10 @@ TOPICS: dict[str, tuple[str, tuple[Kind, ...]]] = {
     "recognition": ("Badges I earn and thank-you notes from staff", (Kind.BADGE, Kind.THANKS)),
 }
 TOPIC_OF = {kind: topic for topic, (_label, kinds) in TOPICS.items() for kind in kinds}
-DEFAULT_DELIVERY = {topic: Delivery.INSTANT for topic in TOPICS} | {"follows": Delivery.DIGEST}
+DEFAULT_DELIVERY = {topic: Delivery.INSTANT for topic in TOPICS} | {
+    "follows": Delivery.DIGEST,
+    "recognition": Delivery.DIGEST,  # a badge can wait for the day's digest
+}
 
 # Muting a thread silences what others do there; not what is done to my own posts.
 SILENCED_BY_MUTE = {
