@@ -398,9 +398,7 @@ class Badge(db.Model):
     kind: Mapped[str] = mapped_column(String(24))
     scope: Mapped[str] = mapped_column(String(60), default="")  # "" or "product:3"
     label: Mapped[str] = mapped_column(String(120))
-    question_id: Mapped[int | None] = mapped_column(
-        ForeignKey("questions.id", ondelete="SET NULL")
-    )
+    question_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id", ondelete="SET NULL"))
     awarded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -88,7 +88,7 @@ def _consume(rows: list[OutboxEvent]) -> None:
         apply_judgement(judgement)
     threads = [row.question_id for row in rows]
     reputation.reconcile(threads)
-    badges.award(badges.people_in(threads))
+    badges.award(badges.authors_of([row.post for row in rows]))
 
 
 def process_batch(limit: int = BATCH) -> int:

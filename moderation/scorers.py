@@ -54,8 +54,9 @@ class LearnedScorer:
     Not the most negative sentence: every sentence is a chance of a false alarm, so a long
     calm post would nearly always have one (on 300 random IoT Stack Exchange questions the
     most negative sentence reached the thread bar in 65%, the whole post in 15%;
-    `bench/flag_rate.py` measures the whole post on two sites). Only the asker's posts make a thread negative (others' abuse is
-    what reports are for), so `others_bar` is out of reach."""
+    `bench/flag_rate.py` measures the whole post on two sites). Only the asker's posts make a
+    thread negative (others' abuse is what reports are for), so `others_bar` is out of
+    reach."""
 
     head: NegativeHead
     encode: Encode

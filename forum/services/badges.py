@@ -126,11 +126,22 @@ def award(user_ids: list[int]) -> int:
     return awarded
 
 
-def people_in(question_ids: list[int]) -> list[int]:
-    """The askers and answerers of these threads: whose badges a change there may touch."""
-    askers = select(Question.author_id).where(Question.id.in_(question_ids))
-    answerers = select(Answer.author_id).where(Answer.question_id.in_(question_ids))
-    return list(db.session.scalars(askers.union(answerers)))
+def authors_of(keys: list[str | None]) -> list[int]:
+    """The authors of the posts these outbox keys name ("answer:7", "question:3"): whose
+    badges the change may touch (a vote, an accept or a verification counts for the post's
+    author; a new answer for its answerer). A query per kind of post, not per person."""
+    ids: dict[str, set[int]] = {}
+    for key in keys:
+        kind, _, post_id = (key or "").partition(":")
+        if kind in ("question", "answer") and post_id.isdigit():
+            ids.setdefault(kind, set()).add(int(post_id))
+    authors: set[int] = set()
+    for kind, model in (("question", Question), ("answer", Answer)):
+        if ids.get(kind):
+            authors.update(
+                db.session.scalars(select(model.author_id).where(model.id.in_(ids[kind])))
+            )
+    return sorted(authors)
 
 
 def badges_of(user_ids: list[int]) -> dict[int, list[Badge]]:
