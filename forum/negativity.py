@@ -25,14 +25,14 @@ _lock = threading.Lock()
 def init_app(app: Flask) -> None:
     """Load the configured scorer's head at start (the model itself loads on first use), so
     a missing head or model is said once, when the site starts."""
-    with _lock:
-        wanted = app.config.get("NEGATIVE_SCORER", "learned")
-        if wanted not in _made:
-            _made[wanted] = make_scorer(wanted)
+    _scorer_for(app.config.get("NEGATIVE_SCORER", "learned"))
 
 
 def scorer() -> Scorer:
-    wanted = current_app.config.get("NEGATIVE_SCORER", "learned")
+    return _scorer_for(current_app.config.get("NEGATIVE_SCORER", "learned"))
+
+
+def _scorer_for(wanted: str) -> Scorer:
     with _lock:
         if wanted not in _made:
             _made[wanted] = make_scorer(wanted)

@@ -19,9 +19,18 @@ import sqlalchemy as sa
 from sqlalchemy import func, select
 
 from forum.extensions import db
-from forum.models import Answer, Comment, Notification, OutboxEvent, Question, Role, User
+from forum.models import (
+    Answer,
+    Comment,
+    Notification,
+    OutboxEvent,
+    Question,
+    ReputationEvent,
+    Role,
+    User,
+)
 from forum.search_sync import check_drift, get_index, sync_threads
-from forum.services import marks, moderation, posting, votes
+from forum.services import marks, moderation, posting, reputation, votes
 from forum.worker import drain
 from search import parse_query
 
@@ -168,6 +177,9 @@ def test_a_worker_killed_at_random_points_loses_nothing(app, make):
                 try:
                     if n % 3 == 0 or not acknowledged:
                         posting.ask_question(user, product.id, f"Question {word} here", "b" * 30)
+                    elif n % 4 == 0:  # an upvote on the latest answer: reputation for someone
+                        answer = db.session.scalars(select(Answer).order_by(Answer.id.desc()))
+                        votes.cast_vote(user, answer.first(), "up")
                     else:
                         question = db.session.scalars(
                             select(Question.id).order_by(Question.id.desc())
@@ -215,6 +227,11 @@ def test_a_worker_killed_at_random_points_loses_nothing(app, make):
         .group_by(Answer.id)
     ).all()
     assert told and {count for _answer, count in told} == {1}
+    # Every vote paid its author exactly once: each total is its ledger's sum, and the ledger
+    # is what the posts carry now.
+    assert db.session.scalar(select(func.count(ReputationEvent.id))) > 0
+    assert reputation.drift() == {}
+    assert reputation.reconcile(db.session.scalars(select(Question.id)).all()) == 0
 
 
 def make_threads(app, count: int) -> None:
