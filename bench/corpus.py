@@ -201,7 +201,13 @@ def multiply(database: Path, target_threads: int) -> None:
                 row[qi["title"]] = varier.apply(q[qi["title"]], mapping)[:200]
                 row[qi["body_html"]] = varier.apply(q[qi["body_html"]], mapping)
                 row[qi["body_source"]] = varier.apply(q[qi["body_source"]], mapping)
-                for name in ("created_at", "last_activity_at", "accepted_at"):
+                for name in (
+                    "created_at",
+                    "last_activity_at",
+                    "accepted_at",
+                    "first_answer_at",
+                    "first_staff_answer_at",
+                ):
                     row[qi[name]] = _shift(q[qi[name]], delta)
                 row[qi["source_key"]] = None
                 row[qi["accepted_answer_id"]] = answer_ids.get(q[qi["accepted_answer_id"]])

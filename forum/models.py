@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import (
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -136,6 +137,13 @@ class Product(db.Model):
     # Where an imported product's threads came from, for attribution.
     source_site: Mapped[str | None] = mapped_column(String(120))
     source_url: Mapped[str | None] = mapped_column(String(300))
+    # An archived product takes no new questions and leaves the product lists; its threads
+    # stay readable and searchable.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
 
 
 question_tags = Table(
@@ -158,6 +166,7 @@ class Question(db.Model):
     __table_args__ = (
         Index("ix_questions_product_activity", "product_id", "last_activity_at"),
         Index("ix_questions_created", "created_at"),
+        Index("ix_questions_product_created", "product_id", "created_at"),
         # The home list walks this in order; with the visibility columns in it, that walk and
         # the list's count never read the wide rows.
         Index("ix_questions_activity", "last_activity_at", "deleted_at", "hidden_at"),
@@ -204,6 +213,11 @@ class Question(db.Model):
     negativity: Mapped[float] = mapped_column(default=0.0)
     # The sentences behind it, as the worker scored them (JSON), for the moderator's page.
     negative_reasons: Mapped[str | None] = mapped_column(Text)
+    # When the first visible answer by someone other than the asker, and the first visible
+    # answer by staff, were posted: kept by `lifecycle.settle_threads` with the counters, for
+    # the service desk's response times.
+    first_answer_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_staff_answer_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Bumped by every committed change to the thread (posts, votes, marks, moderation):
     # cached renderings of the thread are keyed by it, so they never outlive a change.
     revision: Mapped[int] = mapped_column(default=0, server_default="0")
@@ -481,12 +495,14 @@ class Flag(db.Model):
 
 
 class AuditEntry(db.Model):
-    """Append-only record of every moderation action: who, when, what, on which post."""
+    """Append-only record of every moderation and administration action: who, when, what, on
+    which post (or, for an admin's change, which person, product or setting: "user:5",
+    "product:2", "setting:sla_hours", with no thread)."""
 
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    question_id: Mapped[int] = mapped_column(
+    question_id: Mapped[int | None] = mapped_column(
         ForeignKey("questions.id", ondelete="CASCADE"), index=True
     )
     flag_id: Mapped[int | None] = mapped_column(
@@ -496,7 +512,7 @@ class AuditEntry(db.Model):
     action: Mapped[str] = mapped_column(String(40))
     post: Mapped[str | None] = mapped_column(String(40))  # "question:1", "answer:7", ...
     detail: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     actor: Mapped[User | None] = relationship()
 
@@ -718,3 +734,45 @@ class ThreadEmbedding(db.Model):
     digest: Mapped[str] = mapped_column(String(40))
     vector: Mapped[bytes] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class SiteSetting(db.Model):
+    """A setting an admin changed on the settings page, overriding the environment's value
+    (`forum.site_settings`); no row: the environment's value holds."""
+
+    __tablename__ = "site_settings"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class SelfServiceEvent(db.Model):
+    """One step of a visitor looking for an answer: a search, the ask page's similar questions,
+    or a question asked. `visitor` is a random id from the visitor's session cookie (or the
+    signed-in person's id), nothing more; rows are rolled up by day into `SelfServiceDay` and
+    deleted after `FORUM_SELF_SERVICE_EVENT_DAYS`."""
+
+    __tablename__ = "self_service_events"
+    __table_args__ = (Index("ix_self_service_events_day", "day", "visitor"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visitor: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(12))  # search, similar, asked
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="SET NULL"))
+    day: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SelfServiceDay(db.Model):
+    """A day's visitors who looked for an answer in a product, and how many of them did not
+    go on to ask (deflected): the aggregate the dashboard reads once raw events are gone.
+    Product 0 stands for looks outside any one product."""
+
+    __tablename__ = "self_service_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    product_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    looks: Mapped[int] = mapped_column(default=0)
+    deflected: Mapped[int] = mapped_column(default=0)

@@ -264,6 +264,22 @@ class ThreadLifecycle(RuleBasedStateMachine):
             assert (q.answer_count, q.comment_count) == (answers, comments), q.id
 
     @invariant()
+    def first_answer_times_are_the_earliest_visible_answers(self):
+        for q in db.session.scalars(select(Question)).all():
+            first = db.session.scalar(
+                select(func.min(Answer.created_at)).where(
+                    Answer.question_id == q.id, visible(Answer), Answer.author_id != q.author_id
+                )
+            )
+            staff = db.session.scalar(
+                select(func.min(Answer.created_at))
+                .join(User, User.id == Answer.author_id)
+                .where(Answer.question_id == q.id, visible(Answer), User.role.in_(STAFF))
+            )
+            assert q.first_answer_at == first, q.id
+            assert q.first_staff_answer_at == staff, q.id
+
+    @invariant()
     def scores_equal_the_sum_of_votes(self):
         for model, column in ((Question, Vote.question_id), (Answer, Vote.answer_id)):
             for post in db.session.scalars(select(model)).all():

@@ -11,13 +11,16 @@ What always holds for a thread, after every committed transaction:
    A mark whose answer is hidden is suspended (audit entry "mark suspended") and comes back
    when a moderator shows the answer again ("mark restored"); deleting the answer ends it.
 5. The list state (unanswered, answered, solved, verified) follows from 1 and 4.
+7. `first_answer_at` is when the earliest answer that is neither deleted nor hidden, by someone
+   other than the asker, was posted; `first_staff_answer_at` likewise for answers by staff
+   (empty when there is none): the service desk's response times.
 6. Every open or claimed flag's condition still holds: "unanswered" while no visible answer by
    someone other than the asker; "negative" and "needs staff" while staff have not replied, in
    public or in private, since the flag last had new evidence; no flag stays open on a deleted
    thread. A flag whose condition ended is resolved automatically with an audit entry, and an
    automatically resolved "unanswered" flag re-opens if the condition comes back.
 
-`settle_threads` restores 1, 2, 4 and 6 for the threads a transaction changed, inside that
+`settle_threads` restores 1, 2, 4, 6 and 7 for the threads a transaction changed, inside that
 transaction, just before it commits (`forum.thread_changes` calls it): no service can forget
 it. `tests/test_invariants.py` recomputes all of it from the raw rows after random actions.
 """
@@ -78,6 +81,25 @@ def visible_comment_count(question_id):
     )
 
 
+def first_answer_at(question_id, author_id):
+    """When the first visible answer by someone other than the asker was posted."""
+    return (
+        select(func.min(Answer.created_at))
+        .where(Answer.question_id == question_id, visible(Answer), Answer.author_id != author_id)
+        .scalar_subquery()
+    )
+
+
+def first_staff_answer_at(question_id):
+    """When the first visible answer by staff was posted."""
+    return (
+        select(func.min(Answer.created_at))
+        .join(User, User.id == Answer.author_id)
+        .where(Answer.question_id == question_id, visible(Answer), User.role.in_(STAFF_ROLES))
+        .scalar_subquery()
+    )
+
+
 def answered_by_others(question: Question):
     """A visible answer by someone other than the asker: what ends "unanswered"."""
     return exists().where(
@@ -123,6 +145,8 @@ def settle_threads(session: Session, ids: list[int]) -> None:
         .values(
             answer_count=visible_answer_count(Question.id),
             comment_count=visible_comment_count(Question.id),
+            first_answer_at=first_answer_at(Question.id, Question.author_id),
+            first_staff_answer_at=first_staff_answer_at(Question.id),
         )
         .execution_options(synchronize_session=False)
     )
