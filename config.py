@@ -146,6 +146,11 @@ def load(env: str | None = None) -> dict:
         # and the priority from which an open flag counts as urgent in the staff header.
         "MODERATION_SLA_HOURS": _number("FORUM_SLA_HOURS", 24.0, float, low=0.01, high=24 * 365),
         "REPORTS_TO_HIDE": _number("FORUM_REPORTS_TO_HIDE", 3, int, low=1, high=1000),
+        # Self-service deflection: days the raw events (visitor id, step, product, time) are
+        # kept before only the daily roll-up remains.
+        "SELF_SERVICE_EVENT_DAYS": _number("FORUM_SELF_SERVICE_EVENT_DAYS", 90, int, 3, 3650),
+        # How long the dashboard's figures for one product and period are kept.
+        "DASHBOARD_CACHE_SECONDS": _number("FORUM_DASHBOARD_CACHE_SECONDS", 300, int, 0, 86400),
         "URGENT_FLAG_PRIORITY": _number("FORUM_URGENT_FLAG_PRIORITY", 6.0, float, low=0, high=100),
         "QUESTIONS_PER_PAGE": _number("FORUM_QUESTIONS_PER_PAGE", 20, int, low=1, high=200),
         # Flask-Caching: in-process by default, Redis (redis://host:6379/1) for several servers.

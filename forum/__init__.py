@@ -76,7 +76,17 @@ def _register_blueprints(app: Flask) -> None:
     from .views.helpers import IdConverter
 
     app.url_map.converters["id"] = IdConverter
-    from .views import accounts, marks, moderation, notifications, people, questions, search_page
+    from .views import (
+        accounts,
+        admin,
+        marks,
+        moderation,
+        notifications,
+        people,
+        questions,
+        search_page,
+        staff,
+    )
 
     app.register_blueprint(accounts.bp)
     app.register_blueprint(questions.bp)
@@ -86,6 +96,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(moderation.customer_bp)
     app.register_blueprint(notifications.bp)
     app.register_blueprint(people.bp)
+    app.register_blueprint(staff.bp)
+    app.register_blueprint(admin.bp)
     register_error_handlers(app)
 
 

@@ -738,7 +738,7 @@ class ThreadEmbedding(db.Model):
 
 class SiteSetting(db.Model):
     """A setting an admin changed on the settings page, overriding the environment's value
-    (`forum.site_settings`); no row: the environment's value holds."""
+    (`forum.services.site_settings`); no row: the environment's value holds."""
 
     __tablename__ = "site_settings"
 

@@ -12,7 +12,8 @@ reordering (several workers on PostgreSQL) are harmless:
   a thread of its own, so people are told while a large indexing batch is still running.
 
 Between batches it sends the mail that is due (`forum.mail`), and once a minute it runs the
-timed jobs: digests and the asker's "Did this solve it?" nudge (`services.nudges`).
+timed jobs: digests, the asker's "Did this solve it?" nudge (`services.nudges`) and the
+daily roll-up of self-service events (`services.self_service`).
 
 Plain database polling rather than a broker (RQ, Dramatiq): the outbox table already is the
 durable queue, written in the same transaction as the change, so a broker would be a second
@@ -228,12 +229,14 @@ def timed_jobs(now=None) -> dict[str, int]:
     """The jobs that run by the clock, not by the outbox. Commits."""
     from . import mail
     from .embeddings import missing_recent
-    from .services import nudges
+    from .services import nudges, self_service
 
     nudged = nudges.scan(now)
     db.session.commit()
+    rolled = self_service.roll_up(now)
+    db.session.commit()
     _to_embed.update(missing_recent())
-    return {"nudged": nudged, "digests": mail.send_digests(now)}
+    return {"nudged": nudged, "digests": mail.send_digests(now), "days_rolled_up": rolled}
 
 
 def send_mail() -> int:

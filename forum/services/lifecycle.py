@@ -30,7 +30,6 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
@@ -294,7 +293,9 @@ def _settle_flags(session: Session, question: Question, flags: list[Flag]) -> No
 
 
 def _past_service_level(question: Question) -> bool:
-    hours = current_app.config["MODERATION_SLA_HOURS"]
+    from . import site_settings
+
+    hours = site_settings.value("sla_hours")
     return utcnow() - question.created_at >= timedelta(hours=hours)
 
 

@@ -37,6 +37,7 @@ from ..negativity import reasons_json, scorer, stored_reasons
 from ..outbox import emit
 from ..permissions import can_moderate, is_visible_to
 from ..thread_changes import touch_thread
+from . import site_settings
 from .errors import InvalidInput, NotFound, PermissionDenied
 from .lifecycle import AUTO, answered_by_others, audit, restore_marks
 from .posting import post_comment
@@ -91,7 +92,7 @@ def raise_flag(
     if question.deleted_at is not None:
         return None
     now = now or utcnow()
-    sla = current_app.config["MODERATION_SLA_HOURS"]
+    sla = site_settings.value("sla_hours")
     hours_past = max(0.0, (now - question.created_at).total_seconds() / 3600 - sla)
     rank = priority(decision.kind, decision.severity, hours_past, question.view_count)
     flag = db.session.scalar(
@@ -260,7 +261,7 @@ def scan(now: datetime | None = None) -> dict[str, int]:
     and on however many hosts at once, a thread has at most one active flag of each kind; a
     flag a person dismissed is not raised again. The caller commits."""
     now = now or utcnow()
-    sla = current_app.config["MODERATION_SLA_HOURS"]
+    sla = site_settings.value("sla_hours")
     flagged = select(Flag.question_id).where(
         Flag.kind == FlagKind.UNANSWERED,
         Flag.status.in_((*ACTIVE_FLAG_STATUSES, FlagStatus.DISMISSED.value))
@@ -359,7 +360,7 @@ def report_post(reporter: User, post: Post, reason: str, text: str = "") -> Repo
     flag = raise_flag(question, FlagDecision(FlagKind.REPORT.value, tuple(reasons), severity))
     if (
         not protected
-        and reporters >= current_app.config["REPORTS_TO_HIDE"]
+        and reporters >= site_settings.value("reports_to_hide")
         and post.hidden_at is None
     ):
         post.hidden_at = utcnow()

@@ -115,6 +115,11 @@ def _product(product_id: int | None) -> Product:
     product = db.session.get(Product, product_id) if product_id else None
     if product is None:
         raise InvalidInput("Choose the product your question is about.", field="product_id")
+    if product.archived_at is not None:
+        raise InvalidInput(
+            f"{product.name} is archived and takes no new questions; choose another product.",
+            field="product_id",
+        )
     return product
 
 

@@ -216,17 +216,30 @@ def top_contributors(product_id: int, period: str, limit: int = 5) -> list[tuple
     """Who earned the most reputation in this product's threads over the period (week,
     month, or all time): the customers who helped most."""
     since = utcnow() - PERIODS[period][1] if period in PERIODS else None
+    return contributors_between(product_id, since, None, limit)
+
+
+def contributors_between(
+    product_id: int | None, since: datetime | None, until: datetime | None, limit: int = 5
+) -> list[tuple[User, int]]:
+    """The customers who earned the most reputation in [since, until), in one product's
+    threads or in all of them."""
     points = func.sum(ReputationEvent.points)
     query = (
         select(User, points)
         .join(ReputationEvent, ReputationEvent.user_id == User.id)
-        .join(Question, Question.id == ReputationEvent.question_id)
-        .where(Question.product_id == product_id, User.active, User.role == "customer")
+        .where(User.active, User.role == "customer")
         .group_by(User.id)
         .having(points > 0)
         .order_by(points.desc(), User.id)
         .limit(limit)
     )
+    if product_id is not None:
+        query = query.join(Question, Question.id == ReputationEvent.question_id).where(
+            Question.product_id == product_id
+        )
     if since is not None:
         query = query.where(ReputationEvent.created_at >= since)
+    if until is not None:
+        query = query.where(ReputationEvent.created_at < until)
     return [(user, total) for user, total in db.session.execute(query).all()]

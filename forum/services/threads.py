@@ -232,8 +232,12 @@ def load_thread(viewer: User | None, question_id: int) -> Thread:
     return thread
 
 
-def all_products() -> list[Product]:
-    return list(db.session.scalars(select(Product).order_by(Product.name)))
+def all_products(archived: bool = False) -> list[Product]:
+    """The products, by name; archived ones only when asked for (admin, dashboard)."""
+    query = select(Product).order_by(Product.name)
+    if not archived:
+        query = query.where(Product.archived_at.is_(None))
+    return list(db.session.scalars(query))
 
 
 def _private_visible(viewer: User | None, question: Question) -> bool:
@@ -257,6 +261,10 @@ def product_slug(product_id: int) -> str | None:
     if not product_id:
         return None
     return db.session.scalar(select(Product.slug).where(Product.id == product_id))
+
+
+def product_id_of(slug: str) -> int | None:
+    return db.session.scalar(select(Product.id).where(Product.slug == slug))
 
 
 def best_answer_excerpts(question_ids: list[int], length: int = 220) -> dict[int, str]:

@@ -17,7 +17,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db, limiter
 from ..forms import ChangePasswordForm, LoginForm, RegisterForm
-from ..services import accounts
+from ..services import accounts, self_service
 from ..services.errors import InvalidInput
 from .helpers import attach_error, reshows_form_on_expiry, safe_next
 
@@ -34,7 +34,10 @@ def _sign_in(user, remember: bool = False) -> None:
 
 def _new_session() -> None:
     """Forget the old session, and the CSRF token this request already derived from it."""
+    visitor = session.get(self_service.SESSION_KEY)
     session.clear()
+    if visitor:  # the self-service visitor id outlives the sign-in: "searched, then asked"
+        session[self_service.SESSION_KEY] = visitor
     g.pop(current_app.config["WTF_CSRF_FIELD_NAME"], None)
 
 

@@ -23,7 +23,7 @@ from ..extensions import cache, db, limiter
 from ..forms import AnswerForm, CommentForm, EditQuestionForm, QuestionForm
 from ..markup import render_markdown
 from ..models import Answer, Comment, Question
-from ..services import badges, posting, reputation, threads, watching
+from ..services import badges, posting, reputation, self_service, threads, watching
 from ..services.errors import InvalidInput
 from ..services.history import versions_of
 from ..templating import slugify
@@ -140,6 +140,7 @@ def ask():
         except InvalidInput as error:
             attach_error(form, error)
         else:
+            self_service.record(self_service.ASKED, question.product_id)
             db.session.commit()
             flash("Your question is posted.", "success")
             return redirect(url_for(".show", question_id=question.id, slug=slugify(question.title)))

@@ -7,8 +7,9 @@ from flask import Blueprint, current_app, jsonify, render_template, request, url
 from search import parse_query
 from search.documents import SORTS
 
+from ..extensions import db
 from ..search_sync import search_threads, similar_threads
-from ..services import threads
+from ..services import self_service, threads
 from ..services.threads import all_products, product_slug
 from ..templating import slugify
 from .helpers import bounded_int
@@ -29,6 +30,8 @@ def results():
     )
     results = search_threads(query) if raw.strip() else None
     products = {p.slug: p.name for p in all_products()}
+    if results is not None and query.page == 1:
+        _record_look("search", query.product)
     return render_template(
         "search/results.html", raw=raw, query=query, results=results, products=products
     )
@@ -42,6 +45,8 @@ def similar():
         return jsonify(results=[])
     product = product_slug(bounded_int(request.args.get("product_id"), 0, low=0))
     hits = similar_threads(parse_query(title).text, product=product, limit=5)
+    if hits:
+        _record_look("similar", product)
     answers = threads.best_answer_excerpts(
         [hit.id for hit in hits if hit.is_solved or hit.is_verified]
     )
@@ -60,3 +65,10 @@ def similar():
             for hit in hits
         ]
     )
+
+
+def _record_look(kind: str, product_slug_or_none: str | None) -> None:
+    """Self-service: this visitor looked for an answer (committed at once: a read page)."""
+    product_id = threads.product_id_of(product_slug_or_none) if product_slug_or_none else None
+    self_service.record(kind, product_id)
+    db.session.commit()

@@ -1,0 +1,642 @@
+"""The service desk's figures for one product (or all) over one period, aggregated in SQL that
+runs on SQLite and PostgreSQL alike.
+
+What each figure means (the dashboard's page says the same beside it):
+
+- Threads: questions asked in the period, neither deleted nor hidden.
+- Time to first answer: from the question to its first visible answer by someone other than
+  the asker (`Question.first_answer_at`); to first staff answer likewise for staff's answers.
+  Median and 90th percentile over the threads that have one; "within the service level" is
+  the share of all the period's threads answered within `sla_hours`.
+- Backlog: threads with no answer by anyone but the asker, now, by age.
+- Resolution: a thread is solved when it has an accepted or a verified answer; it was solved
+  by staff or by a customer according to who wrote that answer (the verified one if both).
+- Moderation: open flags now by kind and age; time from a flag to its closing, for flags
+  closed in the period; reports made in the period; posts hidden now and hidden in it.
+- Sentiment: threads of each week that were flagged negative, and the time from the negative
+  flag to the staff reply that closed it.
+- Self-service deflection: see `services.self_service`.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy.orm import aliased
+
+from ..extensions import cache, db
+from ..models import (
+    ACTIVE_FLAG_STATUSES,
+    Answer,
+    Comment,
+    Flag,
+    FlagKind,
+    Product,
+    Question,
+    Report,
+    Tag,
+    User,
+    UTCDateTime,
+    question_tags,
+    utcnow,
+)
+from ..sql import seconds_between, whole_part
+from . import reputation, self_service, site_settings
+from .errors import InvalidInput
+from .lifecycle import AUTO, STAFF_ROLES
+
+PERIODS = {"7": "Last 7 days", "30": "Last 30 days", "90": "Last 90 days"}
+MAX_DAYS = 3660
+BACKLOG_AGES = (
+    ("under 1 day", 0, 1),
+    ("1–3 days", 1, 3),
+    ("3–7 days", 3, 7),
+    ("7–30 days", 7, 30),
+    ("over 30 days", 30, None),
+)
+FLAG_AGES = (("under 1 day", 0, 1), ("1–7 days", 1, 7), ("over 7 days", 7, None))
+STAFF_REPLIED = f"{AUTO}: staff replied"
+
+
+@dataclass(frozen=True)
+class Scope:
+    product_id: int | None
+    product_name: str
+    start: date  # first day, inclusive
+    end: date  # last day, inclusive
+    period: str  # "7", "30", "90" or "custom"
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def since(self) -> datetime:
+        return datetime.combine(self.start, time(), UTC)
+
+    @property
+    def until(self) -> datetime:
+        return datetime.combine(self.end + timedelta(days=1), time(), UTC)
+
+    @property
+    def bucket_days(self) -> int:
+        """Days per bar of the trend charts: daily for two weeks, weekly up to half a year."""
+        if self.days <= 14:
+            return 1
+        if self.days <= 186:
+            return 7
+        return 30 if self.days <= 1100 else 91
+
+    @property
+    def label(self) -> str:
+        where = self.product_name
+        if self.period in PERIODS:
+            days = f"{self.start:%d %b} – {self.end:%d %b %Y}"
+            return f"{where}, {PERIODS[self.period].lower()} ({days})"
+        return f"{where}, {self.start:%d %b %Y} – {self.end:%d %b %Y}"
+
+
+def scope_for(
+    product_slug: str | None,
+    period: str | None,
+    start: str | None = None,
+    end: str | None = None,
+    today: date | None = None,
+) -> Scope:
+    """The scope a request asks for; a custom period with dates that do not make sense is
+    refused with a message (the form shows it and keeps the dates)."""
+    today = today or utcnow().date()
+    product = (
+        db.session.scalar(select(Product).where(Product.slug == product_slug))
+        if product_slug
+        else None
+    )
+    if product_slug and product is None:
+        raise InvalidInput("There is no such product; showing all products instead.", "product")
+    name = product.name if product else "All products"
+    pid = product.id if product else None
+    period = period or "30"
+    if period in PERIODS:
+        return Scope(pid, name, today - timedelta(days=int(period) - 1), today, period)
+    if period != "custom":
+        raise InvalidInput("Choose 7, 30 or 90 days, or dates of your own.", "period")
+    try:
+        first, last = date.fromisoformat(start or ""), date.fromisoformat(end or "")
+    except ValueError:
+        raise InvalidInput("Give both dates as year-month-day, e.g. 2026-01-31.", "start") from None
+    if first > last:
+        raise InvalidInput("The first day must come before the last.", "start")
+    if (last - first).days + 1 > MAX_DAYS:
+        raise InvalidInput(f"Choose at most {MAX_DAYS} days.", "start")
+    return Scope(pid, name, first, last, "custom")
+
+
+@dataclass
+class Timing:
+    """Times in hours, over the threads that have one."""
+
+    count: int = 0
+    median: float | None = None
+    p90: float | None = None
+    within_sla: float | None = None  # share of all the period's threads
+
+
+@dataclass
+class Bucket:
+    start: date
+    threads: int = 0
+    answered: int = 0
+    answered_in_sla: int = 0
+    staff_answered: int = 0
+    staff_in_sla: int = 0
+    solved: int = 0
+    solved_by_staff: int = 0
+    solved_by_customer: int = 0
+    verified: int = 0
+    accepted: int = 0
+    negative: int = 0
+    negative_reply_median: float | None = None  # hours
+    looks: int = 0
+    deflected: int = 0
+
+    @staticmethod
+    def share(part: int, whole: int) -> float | None:
+        return part / whole if whole else None
+
+
+@dataclass
+class Dashboard:
+    scope: Scope
+    sla_hours: float
+    threads: int = 0
+    first_answer: Timing = field(default_factory=Timing)
+    first_staff_answer: Timing = field(default_factory=Timing)
+    backlog: list[tuple[str, int]] = field(default_factory=list)
+    backlog_past_sla: int = 0
+    solved: int = 0
+    solved_by_staff: int = 0
+    solved_by_customer: int = 0
+    verified: int = 0
+    accepted: int = 0
+    buckets: list[Bucket] = field(default_factory=list)
+    open_flags: list[tuple[str, list[int]]] = field(default_factory=list)
+    flag_times: list[tuple[str, Timing]] = field(default_factory=list)
+    reports: int = 0
+    hidden_now: int = 0
+    hidden_in_period: int = 0
+    negative: int = 0
+    negative_reply: Timing = field(default_factory=Timing)
+    looks: int = 0
+    deflected: int = 0
+    deflection_by_product: list[tuple[str, int, int]] = field(default_factory=list)
+    contributors: list[tuple[int, str, int]] = field(default_factory=list)
+    tags: list[tuple[str, int]] = field(default_factory=list)
+
+    def share(self, part: int, whole: int | None = None) -> float | None:
+        whole = self.threads if whole is None else whole
+        return part / whole if whole else None
+
+    # Chart series ------------------------------------------------------------------------
+
+    def percent_per_bucket(self, figure: str) -> list[float | None]:
+        """A bucket figure as a percentage of the bucket's threads (None: no threads)."""
+        return [100 * getattr(b, figure) / b.threads if b.threads else None for b in self.buckets]
+
+    @property
+    def open_flag_totals(self) -> list[tuple[str, int]]:
+        return [(kind.replace("_", " "), sum(ages)) for kind, ages in self.open_flags]
+
+    @property
+    def contributor_bars(self) -> list[tuple[str, int]]:
+        return [(name, points) for _, name, points in self.contributors]
+
+
+def build(scope: Scope, use_cache: bool = True) -> Dashboard:
+    """Every figure for the scope, kept for `DASHBOARD_CACHE_SECONDS`."""
+    sla = float(site_settings.value("sla_hours"))
+    key = f"dashboard:{scope.product_id}:{scope.start}:{scope.end}:{sla:g}"
+    seconds = current_app.config["DASHBOARD_CACHE_SECONDS"]
+    if use_cache and seconds:
+        kept = cache.get(key)
+        if kept is not None:
+            return kept
+    board = Dashboard(scope=scope, sla_hours=sla)
+    _threads(board)
+    _timings(board)
+    _backlog(board)
+    _moderation(board)
+    _sentiment(board)
+    _deflection(board)
+    _people_and_tags(board)
+    if seconds:
+        cache.set(key, board, timeout=seconds)
+    return board
+
+
+# Helpers -------------------------------------------------------------------------------------
+
+
+def _in_product(board: Dashboard, query, product_column=Question.product_id):
+    if board.scope.product_id is not None:
+        query = query.where(product_column == board.scope.product_id)
+    return query
+
+
+def _asked_in_scope(board: Dashboard):
+    """The period's threads: asked in it, neither deleted nor hidden, in the product."""
+    conditions = [
+        Question.created_at >= board.scope.since,
+        Question.created_at < board.scope.until,
+        Question.deleted_at.is_(None),
+        Question.hidden_at.is_(None),
+    ]
+    if board.scope.product_id is not None:
+        conditions.append(Question.product_id == board.scope.product_id)
+    return and_(*conditions)
+
+
+def _bucket_of(board: Dashboard, column):
+    width = board.scope.bucket_days * 86400.0
+    start = db.bindparam(None, board.scope.since, type_=UTCDateTime)
+    return whole_part(seconds_between(start, column) / width).label("bucket")
+
+
+def _hours(values: list[float]) -> Timing:
+    values = sorted(v / 3600 for v in values if v is not None and v >= 0)
+    if not values:
+        return Timing()
+    p90 = (
+        values[-1]
+        if len(values) < 2
+        else statistics.quantiles(values, n=10, method="inclusive")[-1]
+    )
+    return Timing(count=len(values), median=statistics.median(values), p90=p90)
+
+
+def _count_if(condition):
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+# Figures -------------------------------------------------------------------------------------
+
+
+def _threads(board: Dashboard) -> None:
+    """Per bucket: threads, answered (within the service level), solved and by whom,
+    verified, accepted, flagged negative. One grouped query."""
+    sla = board.sla_hours * 3600
+    solving = aliased(Answer)
+    solver = aliased(User)
+    first = seconds_between(Question.created_at, Question.first_answer_at)
+    staff_first = seconds_between(Question.created_at, Question.first_staff_answer_at)
+    solved = func.coalesce(Question.verified_answer_id, Question.accepted_answer_id)
+    negative = exists().where(Flag.question_id == Question.id, Flag.kind == FlagKind.NEGATIVE)
+    bucket = _bucket_of(board, Question.created_at)
+    rows = db.session.execute(
+        select(
+            bucket,
+            func.count(Question.id),
+            func.count(Question.first_answer_at),
+            _count_if(first <= sla),
+            func.count(Question.first_staff_answer_at),
+            _count_if(staff_first <= sla),
+            func.count(solved),
+            _count_if(solver.role.in_(STAFF_ROLES)),
+            _count_if(and_(solved.is_not(None), solver.role.not_in(STAFF_ROLES))),
+            func.count(Question.verified_answer_id),
+            func.count(Question.accepted_answer_id),
+            _count_if(negative),
+        )
+        .outerjoin(solving, solving.id == solved)
+        .outerjoin(solver, solver.id == solving.author_id)
+        .where(_asked_in_scope(board))
+        .group_by(bucket)
+    ).all()
+    buckets = _empty_buckets(board)
+    for row in rows:
+        index, *figures = row
+        target = buckets[min(max(int(index), 0), len(buckets) - 1)]
+        for name, value in zip(BUCKET_FIGURES, figures, strict=True):
+            setattr(target, name, getattr(target, name) + int(value or 0))
+    board.buckets = buckets
+    for name in ("threads", "solved", "solved_by_staff", "solved_by_customer", "verified"):
+        setattr(board, name, sum(getattr(b, name) for b in buckets))
+    board.accepted = sum(b.accepted for b in buckets)
+    board.negative = sum(b.negative for b in buckets)
+
+
+BUCKET_FIGURES = (
+    "threads",
+    "answered",
+    "answered_in_sla",
+    "staff_answered",
+    "staff_in_sla",
+    "solved",
+    "solved_by_staff",
+    "solved_by_customer",
+    "verified",
+    "accepted",
+    "negative",
+)
+
+
+def _empty_buckets(board: Dashboard) -> list[Bucket]:
+    width = board.scope.bucket_days
+    count = -(-board.scope.days // width)
+    return [Bucket(start=board.scope.start + timedelta(days=i * width)) for i in range(count)]
+
+
+def _timings(board: Dashboard) -> None:
+    """Median and 90th percentile of the times to first answer and to first staff answer."""
+    rows = db.session.execute(
+        select(
+            seconds_between(Question.created_at, Question.first_answer_at),
+            seconds_between(Question.created_at, Question.first_staff_answer_at),
+        ).where(_asked_in_scope(board), Question.first_answer_at.is_not(None))
+    ).all()
+    staff_rows = db.session.execute(
+        select(seconds_between(Question.created_at, Question.first_staff_answer_at)).where(
+            _asked_in_scope(board),
+            Question.first_answer_at.is_(None),
+            Question.first_staff_answer_at.is_not(None),
+        )
+    ).all()  # only an asker who is staff themselves: rare, but counted
+    board.first_answer = _hours([r[0] for r in rows])
+    board.first_staff_answer = _hours([r[1] for r in rows] + [r[0] for r in staff_rows])
+    board.first_answer.within_sla = board.share(sum(b.answered_in_sla for b in board.buckets))
+    board.first_staff_answer.within_sla = board.share(sum(b.staff_in_sla for b in board.buckets))
+
+
+def _age_case(column, ages, now: datetime):
+    whens = []
+    for label, _low, high in ages:
+        if high is not None:
+            whens.append((column > now - timedelta(days=high), label))
+    return case(*whens, else_=ages[-1][0]).label("age")
+
+
+def _backlog(board: Dashboard) -> None:
+    """Threads with no answer by anyone but the asker, now, by age (whatever the period)."""
+    now = utcnow()
+    age = _age_case(Question.created_at, BACKLOG_AGES, now)
+    query = select(age, func.count(Question.id)).where(
+        Question.first_answer_at.is_(None),
+        Question.deleted_at.is_(None),
+        Question.hidden_at.is_(None),
+    )
+    counts = dict(db.session.execute(_in_product(board, query).group_by(age)).all())
+    board.backlog = [(label, int(counts.get(label, 0))) for label, _, _ in BACKLOG_AGES]
+    past = select(func.count(Question.id)).where(
+        Question.first_answer_at.is_(None),
+        Question.deleted_at.is_(None),
+        Question.hidden_at.is_(None),
+        Question.created_at <= now - timedelta(hours=board.sla_hours),
+    )
+    board.backlog_past_sla = db.session.scalar(_in_product(board, past))
+
+
+def _moderation(board: Dashboard) -> None:
+    now = utcnow()
+    age = _age_case(Flag.created_at, FLAG_AGES, now)
+    query = (
+        select(Flag.kind, age, func.count(Flag.id))
+        .join(Question, Question.id == Flag.question_id)
+        .where(Flag.status.in_(ACTIVE_FLAG_STATUSES))
+        .group_by(Flag.kind, age)
+    )
+    open_counts: dict[str, dict[str, int]] = {}
+    for kind, label, count in db.session.execute(_in_product(board, query)):
+        open_counts.setdefault(kind, {})[label] = int(count)
+    board.open_flags = [
+        (kind.value, [open_counts.get(kind.value, {}).get(label, 0) for label, _, _ in FLAG_AGES])
+        for kind in FlagKind
+    ]
+    closed = (
+        select(Flag.kind, seconds_between(Flag.created_at, Flag.closed_at))
+        .join(Question, Question.id == Flag.question_id)
+        .where(Flag.closed_at >= board.scope.since, Flag.closed_at < board.scope.until)
+    )
+    times: dict[str, list[float]] = {}
+    for kind, seconds in db.session.execute(_in_product(board, closed)):
+        times.setdefault(kind, []).append(seconds)
+    board.flag_times = [(kind.value, _hours(times.get(kind.value, []))) for kind in FlagKind]
+    reports = (
+        select(func.count(Report.id))
+        .join(Question, Question.id == Report.question_id)
+        .where(Report.created_at >= board.scope.since, Report.created_at < board.scope.until)
+    )
+    board.reports = db.session.scalar(_in_product(board, reports))
+    for model in (Question, Answer, Comment):
+        hidden = select(
+            func.count(model.id),
+            _count_if(
+                and_(model.hidden_at >= board.scope.since, model.hidden_at < board.scope.until)
+            ),
+        ).where(model.hidden_at.is_not(None), model.deleted_at.is_(None))
+        if model is not Question:
+            hidden = hidden.join(Question, Question.id == model.question_id)
+        now_count, in_period = db.session.execute(_in_product(board, hidden)).one()
+        board.hidden_now += int(now_count)
+        board.hidden_in_period += int(in_period or 0)
+
+
+def _sentiment(board: Dashboard) -> None:
+    """How fast staff replied to threads flagged negative: from the flag to the staff reply
+    that closed it, by the bucket the flag was raised in."""
+    bucket = _bucket_of(board, Flag.created_at)
+    query = (
+        select(bucket, seconds_between(Flag.created_at, Flag.closed_at))
+        .join(Question, Question.id == Flag.question_id)
+        .where(
+            Flag.kind == FlagKind.NEGATIVE,
+            Flag.note == STAFF_REPLIED,
+            Flag.created_at >= board.scope.since,
+            Flag.created_at < board.scope.until,
+        )
+    )
+    by_bucket: dict[int, list[float]] = {}
+    for index, seconds in db.session.execute(_in_product(board, query)):
+        by_bucket.setdefault(int(index), []).append(seconds)
+    for index, values in by_bucket.items():
+        if 0 <= index < len(board.buckets):
+            board.buckets[index].negative_reply_median = _hours(values).median
+    board.negative_reply = _hours([v for values in by_bucket.values() for v in values])
+
+
+def _deflection(board: Dashboard) -> None:
+    counts = self_service.counts_between(board.scope.start, board.scope.end)
+    names = dict(db.session.execute(select(Product.id, Product.name)).all())
+    by_product = self_service.summed(counts, by=1)
+    for product_id, looks in sorted(by_product.items(), key=lambda item: -item[1].looks):
+        if board.scope.product_id is None or product_id == board.scope.product_id:
+            name = names.get(product_id, "Outside any one product")
+            board.deflection_by_product.append((name, looks.looks, looks.deflected))
+    width = board.scope.bucket_days
+    for (day, product_id), looks in counts.items():
+        if board.scope.product_id is not None and product_id != board.scope.product_id:
+            continue
+        index = (day - board.scope.start).days // width
+        if 0 <= index < len(board.buckets):
+            board.buckets[index].looks += looks.looks
+            board.buckets[index].deflected += looks.deflected
+    board.looks = sum(b.looks for b in board.buckets)
+    board.deflected = sum(b.deflected for b in board.buckets)
+
+
+def _people_and_tags(board: Dashboard) -> None:
+    board.contributors = [
+        (user.id, user.display_name, int(points))
+        for user, points in reputation.contributors_between(
+            board.scope.product_id, board.scope.since, board.scope.until, limit=10
+        )
+    ]
+    count = func.count(Question.id)
+    query = (
+        select(Tag.name, count)
+        .join(question_tags, question_tags.c.tag_id == Tag.id)
+        .join(Question, Question.id == question_tags.c.question_id)
+        .where(_asked_in_scope(board))
+        .group_by(Tag.id, Tag.name)
+        .order_by(count.desc(), Tag.name)
+        .limit(10)
+    )
+    board.tags = [(name, int(n)) for name, n in db.session.execute(query)]
+
+
+# Export --------------------------------------------------------------------------------------
+
+CSV_HEADER = ("section", "figure", "bucket_start", "value", "unit")
+
+
+def _rounded(value: float | None, digits: int = 2):
+    return "" if value is None else round(value, digits)
+
+
+def rows(board: Dashboard) -> list[tuple]:
+    """The figures as rows (section, figure, bucket start or "", value, unit): the CSV export
+    and `flask stats` print these."""
+    out: list[tuple] = [
+        ("scope", "product", "", board.scope.product_name, ""),
+        ("scope", "first day", "", board.scope.start.isoformat(), "date"),
+        ("scope", "last day", "", board.scope.end.isoformat(), "date"),
+        ("scope", "service level", "", board.sla_hours, "hours"),
+        ("response", "threads", "", board.threads, "threads"),
+    ]
+    for name, timing in (
+        ("first answer", board.first_answer),
+        ("first staff answer", board.first_staff_answer),
+    ):
+        out += [
+            ("response", f"{name}: threads with one", "", timing.count, "threads"),
+            ("response", f"{name}: median", "", _rounded(timing.median), "hours"),
+            ("response", f"{name}: 90th percentile", "", _rounded(timing.p90), "hours"),
+            (
+                "response",
+                f"{name}: within service level",
+                "",
+                _rounded(timing.within_sla, 4),
+                "share",
+            ),
+        ]
+    out += [("backlog", f"unanswered {label}", "", n, "threads") for label, n in board.backlog]
+    out.append(("backlog", "unanswered past service level", "", board.backlog_past_sla, "threads"))
+    out += [
+        ("resolution", "solved", "", board.solved, "threads"),
+        ("resolution", "solved by a customer's answer", "", board.solved_by_customer, "threads"),
+        ("resolution", "solved by staff's answer", "", board.solved_by_staff, "threads"),
+        (
+            "resolution",
+            "community resolution rate",
+            "",
+            _rounded(board.share(board.solved_by_customer), 4),
+            "share",
+        ),
+        ("resolution", "verified coverage", "", _rounded(board.share(board.verified), 4), "share"),
+        (
+            "resolution",
+            "marked solved by the asker",
+            "",
+            _rounded(board.share(board.accepted), 4),
+            "share",
+        ),
+    ]
+    for kind, ages in board.open_flags:
+        out += [
+            ("moderation", f"open {kind} flags {label}", "", n, "flags")
+            for (label, _, _), n in zip(FLAG_AGES, ages, strict=True)
+        ]
+    for kind, timing in board.flag_times:
+        out += [
+            ("moderation", f"{kind} flags closed", "", timing.count, "flags"),
+            (
+                "moderation",
+                f"{kind} flags: median time to close",
+                "",
+                _rounded(timing.median),
+                "hours",
+            ),
+        ]
+    out += [
+        ("moderation", "reports", "", board.reports, "reports"),
+        ("moderation", "posts hidden now", "", board.hidden_now, "posts"),
+        ("moderation", "posts hidden in the period", "", board.hidden_in_period, "posts"),
+        ("sentiment", "threads flagged negative", "", board.negative, "threads"),
+        (
+            "sentiment",
+            "share flagged negative",
+            "",
+            _rounded(board.share(board.negative), 4),
+            "share",
+        ),
+        (
+            "sentiment",
+            "staff reply to negative: median",
+            "",
+            _rounded(board.negative_reply.median),
+            "hours",
+        ),
+        ("self-service", "looks", "", board.looks, "visitors"),
+        ("self-service", "deflected", "", board.deflected, "visitors"),
+        (
+            "self-service",
+            "deflection rate",
+            "",
+            _rounded(board.share(board.deflected, board.looks), 4),
+            "share",
+        ),
+    ]
+    out += [
+        ("self-service", f"looks in {name}", "", looks, "visitors")
+        for name, looks, _ in board.deflection_by_product
+    ]
+    out += [
+        ("people", f"top contributor {name}", "", points, "reputation")
+        for _, name, points in board.contributors
+    ]
+    out += [("tags", f"busiest tag {name}", "", n, "threads") for name, n in board.tags]
+    for b in board.buckets:
+        start = b.start.isoformat()
+        out += [
+            ("trend", "threads", start, b.threads, "threads"),
+            ("trend", "answered within service level", start, b.answered_in_sla, "threads"),
+            ("trend", "solved", start, b.solved, "threads"),
+            ("trend", "flagged negative", start, b.negative, "threads"),
+            ("trend", "looks", start, b.looks, "visitors"),
+            ("trend", "deflected", start, b.deflected, "visitors"),
+        ]
+    return out
+
+
+def spreadsheet_safe(value):
+    """A text cell a spreadsheet would run as a formula (=, +, -, @ first) gets a leading
+    apostrophe: display names and tags are people's text."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def csv_rows(board: Dashboard) -> list[tuple]:
+    return [tuple(spreadsheet_safe(v) for v in row) for row in rows(board)]
