@@ -141,10 +141,11 @@ def _register_template_helpers(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
-    from .cli import forum_cli, moderation_cli, search_cli, users_cli, worker_cli
+    from .cli import forum_cli, moderation_cli, search_cli, stats_cli, users_cli, worker_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(forum_cli)
     app.cli.add_command(search_cli)
     app.cli.add_command(moderation_cli)
     app.cli.add_command(worker_cli)
+    app.cli.add_command(stats_cli)

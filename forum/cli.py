@@ -425,3 +425,42 @@ def moderation_rescore() -> None:
                     apply_judgement(judgement)
                 db.session.commit()
                 bar.update(len(chunk))
+
+
+@click.command("stats")
+@click.option("--product", "product_slug", default=None, help="A product's slug; all by default.")
+@click.option(
+    "--days",
+    type=click.Choice(["7", "30", "90"]),
+    default="30",
+    show_default=True,
+    help="The last N days, today included (ignored with --start and --end).",
+)
+@click.option("--start", default=None, help="First day, YYYY-MM-DD (with --end).")
+@click.option("--end", default=None, help="Last day, YYYY-MM-DD (with --start).")
+@click.option(
+    "--format", "output", type=click.Choice(["csv", "text"]), default="csv", show_default=True
+)
+@with_appcontext
+def stats_cli(product_slug, days, start, end, output) -> None:
+    """The service desk's figures (the dashboard's, as CSV or text) for cron and reports."""
+    import csv
+    import sys
+
+    from .services import dashboard
+
+    period = "custom" if (start or end) else days
+    try:
+        scope = dashboard.scope_for(product_slug, period, start, end)
+    except InvalidInput as error:
+        raise click.UsageError(error.message) from None
+    board = dashboard.build(scope, use_cache=False)
+    if output == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(dashboard.CSV_HEADER)
+        writer.writerows(dashboard.csv_rows(board))
+        return
+    click.echo(scope.label)
+    for section, figure, bucket, value, unit in dashboard.rows(board):
+        if not bucket:
+            click.echo(f"  {section:<13} {figure:<52} {value} {unit}".rstrip())
