@@ -341,7 +341,7 @@ def test_signed_out_visitors_are_sent_to_sign_in(client):
         assert response.status_code == 302 and "/account/login" in response.location, url
 
 
-# Self-service deflection ---------------------------------------------------------------------------
+# Self-service deflection --------------------------------------------------------------------
 
 
 @pytest.fixture
