@@ -68,7 +68,9 @@ class ChangePasswordForm(BaseForm):
 
 class QuestionForm(BaseForm):
     title = StringField("Title", validators=[DataRequired(), Length(*TITLE_LENGTH)])
-    product_id = SelectField("Product", coerce=_int_or_zero, validate_choice=True)
+    # The service checks the product (it exists, it is not archived) with a message that says
+    # which; the list offers only the products that take questions.
+    product_id = SelectField("Product", coerce=_int_or_zero, validate_choice=False)
     body = TextAreaField("Your question", validators=[DataRequired(), Length(*BODY_LENGTH)])
     tags = StringField("Tags", validators=[Length(max=250)])
 

@@ -87,6 +87,8 @@ def change(admin: User, key: str, raw: str) -> None:
             f"{setting.label} must be from {setting.low:g} to {setting.high:g}.", field=key
         )
     before = value(key)
+    if parsed == before:
+        return  # the form sends every setting; only a change is one
     if row is None:
         row = SiteSetting(key=key)
         db.session.add(row)
