@@ -52,6 +52,7 @@ def forum_pages(make):
     asker = make.user(name="Asha Asker")
     helper = make.user(name="Hugo Helper")
     moderator = make.user(Role.MODERATOR, name="Mo Moderator")
+    admin = make.user(Role.ADMIN, name="Ada Admin")
     product = make.product(name="Orbit Mesh Router", slug="orbit-router")
     question = make.question(
         author=asker,
@@ -71,6 +72,7 @@ def forum_pages(make):
     return {
         "asker": asker.email,
         "moderator": moderator.email,
+        "admin": admin.email,
         "asker_id": asker.id,
         "thread": f"/questions/{question.id}",
         "flag": f"/moderation/flags/{flag.id}",
@@ -104,7 +106,21 @@ def test_every_page_passes_axe(app, forum_pages, width_name, capsys):
             check_page(page, base, name, path, width_name, found)
         sign_out(page)
         sign_in(page, base, pages["moderator"], Factory.PASSWORD)
-        for name, path in [("moderation-queue", "/moderation"), ("flag", pages["flag"])]:
+        for name, path in [
+            ("moderation-queue", "/moderation"),
+            ("flag", pages["flag"]),
+            ("dashboard", "/staff/dashboard?period=7"),
+        ]:
+            check_page(page, base, name, path, width_name, found)
+        sign_out(page)
+        sign_in(page, base, pages["admin"], Factory.PASSWORD)
+        for name, path in [
+            ("admin-people", "/admin/people"),
+            ("admin-person", f"/admin/people/{pages['asker_id']}"),
+            ("admin-products", "/admin/products"),
+            ("admin-settings", "/admin/settings"),
+            ("admin-log", "/admin/log"),
+        ]:
             check_page(page, base, name, path, width_name, found)
 
     blocking = [
