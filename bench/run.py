@@ -130,6 +130,76 @@ def sql_counts(database_url: str, index_dir: str, corpus, post_thread: int) -> d
 
 # Search: Whoosh against SQLite FTS5 on the same threads -------------------------------------
 
+DASHBOARD_SCOPES = [
+    # (name, product slug or None, period, first day, last day)
+    ("all products, last 90 days", None, "90", None, None),
+    ("one product, last 30 days", "first", "30", None, None),
+    ("all products, the longest period (3,660 days)", None, "custom", "max", "today"),
+]
+
+
+def dashboard_timings(database_url: str, index_dir: str, runs: int = 5) -> list[tuple]:
+    """The service desk's dashboard built in process on the corpus, uncached (every figure
+    worked out from the tables) and then from the cache: (name, threads covered, uncached
+    times in ms, cached median in ms)."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from forum import create_app
+    from forum.extensions import db
+    from forum.models import Product, utcnow
+    from forum.services import dashboard
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SEARCH_INDEX_DIR": index_dir})
+    out = []
+    with app.app_context():
+        first_product = db.session.scalar(select(Product.slug).order_by(Product.id))
+        today = utcnow().date()
+        for name, slug, period, start, end in DASHBOARD_SCOPES:
+            if start == "max":
+                start = (today - timedelta(days=dashboard.MAX_DAYS - 1)).isoformat()
+                end = today.isoformat()
+            slug = first_product if slug == "first" else slug
+            scope = dashboard.scope_for(slug, period, start, end)
+            times = []
+            for _ in range(runs):
+                began = time.perf_counter()
+                board = dashboard.build(scope, use_cache=False)
+                times.append((time.perf_counter() - began) * 1000)
+                db.session.rollback()
+            dashboard.build(scope)  # fills the cache
+            cached = []
+            for _ in range(runs):
+                began = time.perf_counter()
+                dashboard.build(scope)
+                cached.append((time.perf_counter() - began) * 1000)
+            click.echo(
+                f"  {name}: {board.threads:,} threads, uncached median "
+                f"{statistics.median(times):.0f} ms (of {', '.join(f'{t:.0f}' for t in times)}),"
+                f" cached {statistics.median(cached):.2f} ms"
+            )
+            out.append((name, board.threads, times, statistics.median(cached)))
+    return out
+
+
+def dashboard_figures(timings: list[tuple]) -> list[Figure]:
+    figures = []
+    for name, threads, times, cached in timings:
+        median = statistics.median(times)
+        figures.append(
+            Figure(
+                f"dashboard uncached, {name} ({threads:,} threads; median of {len(times)})",
+                median,
+                "ms",
+                "< 300",
+                median < 300,
+            )
+        )
+        figures.append(Figure(f"dashboard cached, {name}", cached, "ms"))
+    return figures
+
+
 def whoosh_latencies(index_dir: str, queries: list[str], repeat: int) -> list[float]:
     from search import SearchIndex, SearchQuery
 
@@ -407,6 +477,8 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
     parser.add_argument("--pages-only", action="store_true",
                         help="skip the import and search timings (while working on pages)")
+    parser.add_argument("--dashboard-only", action="store_true",
+                        help="only time the service desk's dashboard on the corpus")
     args = parser.parse_args()
     if not corpus_mod.DATA.exists():
         sys.exit(f"{corpus_mod.DATA} is absent: the benchmark reads the Stack Exchange dumps")
@@ -416,7 +488,7 @@ def main() -> None:
 
     click.echo("1/5 Import of the Stack Exchange dumps, as `flask forum import-stackexchange`")
     skipped = float("nan")  # --pages-only: shown as nan, never written
-    if args.pages_only:
+    if args.pages_only or args.dashboard_only:
         args.no_write = True
         imported = corpus_mod.ImportFigures(posts=0, seconds=skipped)
     else:
@@ -430,6 +502,10 @@ def main() -> None:
     post_threads = rng.sample(range(1, corpus.threads - 10), 200)
     asked_by_a_customer(database_url, post_threads)
 
+    click.echo("Service desk dashboard, in process on the corpus")
+    dashboard = dashboard_timings(database_url, index_dir)
+    if args.dashboard_only:
+        return
     click.echo("3/5 SQL statements per request")
     sql = sql_counts(database_url, index_dir, corpus, post_threads[0])
     click.echo("4/5 Search: Whoosh and SQLite FTS5 on the same threads")
@@ -494,6 +570,7 @@ def main() -> None:
         Figure("import of the 4 dumps", imported.posts_per_second, "posts/s", "≥ 1,000",
                imported.posts_per_second >= 1000),
         Figure("peak memory per worker (max)", max(memory), "MB"),
+        *dashboard_figures(dashboard),
     ]
     if index_rate:
         figures.append(Figure("index build (this run)", index_rate, "threads/s"))
