@@ -2,7 +2,9 @@
 questions while asking) and did not go on to ask.
 
 What is recorded, and no more: a random visitor id kept in the visitor's own session cookie
-(no account, address or query text), the kind of step, the product it concerned and when.
+(no account, address or query text), the kind of step, the product it concerned and when;
+only for browsers that returned the session cookie every page sets (so from a visitor's second
+page on, and never for clients that keep no cookies).
 A visitor's looks on one day count once, as one "look"; the look is **deflected** unless the
 same visitor asked a question within 24 hours after their first look that day. The worker
 rolls finished days up into `SelfServiceDay` (a day is final once the next day is over) and
@@ -45,6 +47,10 @@ def record(kind: str, product_id: int | None = None) -> None:
     """Note one step of this visitor's (once per visitor, day, kind and product: typing a
     title asks for similar questions many times). Part of the caller's transaction."""
     if BOTS.search(request.user_agent.string or ""):
+        return
+    if current_app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+        # Every page gives a browser its session cookie; a client that never sends it back
+        # (scripts, most crawlers, load tests) is not a visitor looking for an answer.
         return
     if kind == ASKED and not current_user.is_authenticated:
         return
