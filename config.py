@@ -95,6 +95,23 @@ def _cache_settings(url: str) -> dict:
     return {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 2000}
 
 
+def _require_redis() -> None:
+    """Production shares rate limits and the cache between processes and hosts: both in
+    Redis, or start-up stops with what to set."""
+    missing = [
+        name
+        for name in ("FORUM_RATELIMIT_STORAGE", "FORUM_CACHE_URL")
+        if not os.environ.get(name, "").startswith(("redis://", "rediss://"))
+    ]
+    if missing:
+        raise ConfigError(
+            f"{' and '.join(missing)} must name a Redis server when FORUM_ENV=production "
+            "(e.g. redis://127.0.0.1:6379/0 for the limits, redis://127.0.0.1:6379/1 for the "
+            "cache): without it each process keeps its own counts and cache, so rate limits "
+            "multiply by the number of processes and a change on one host goes unseen on another"
+        )
+
+
 def load(env: str | None = None) -> dict:
     """Return the settings for `env` ("development", "production" or "testing")."""
     env = env or os.environ.get("FORUM_ENV", "development")
@@ -108,6 +125,8 @@ def load(env: str | None = None) -> dict:
             )
         secret = _development_secret(instance)
 
+    if env == "production":
+        _require_redis()
     secure_cookies = _flag("FORUM_SECURE_COOKIES", env == "production")
     login_days = _number("FORUM_LOGIN_SESSION_DAYS", 30, int, low=1, high=3650)
     return {
@@ -118,6 +137,10 @@ def load(env: str | None = None) -> dict:
             "FORUM_DATABASE_URL", f"sqlite:///{instance / 'forum.sqlite3'}"
         ),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Proxies in front of the app (a load balancer, nginx) whose X-Forwarded-For,
+        # -Proto and -Host headers are believed: 0 (the default) believes none, since a
+        # client can send them itself.
+        "PROXY_COUNT": _number("FORUM_PROXY_COUNT", 0, int, low=0, high=5),
         "SEARCH_INDEX_DIR": os.environ.get("FORUM_SEARCH_INDEX", str(instance / "search-index")),
         # Flask-Limiter: memory:// for one process, redis://host:6379 for several.
         "RATELIMIT_STORAGE_URI": os.environ.get("FORUM_RATELIMIT_STORAGE", "memory://"),

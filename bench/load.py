@@ -75,6 +75,11 @@ class Server:
             "FORUM_WORKERS": str(workers),
             "FORUM_LOG_LEVEL": "warning",
             "FORUM_SECURE_COOKIES": "0",  # plain HTTP on loopback
+            # Production shares limits and the cache in Redis (start-up insists).
+            "FORUM_RATELIMIT_STORAGE": os.environ.get(
+                "FORUM_RATELIMIT_STORAGE", "redis://127.0.0.1:6379/0"
+            ),
+            "FORUM_CACHE_URL": os.environ.get("FORUM_CACHE_URL", "redis://127.0.0.1:6379/1"),
             # The load comes from one signed-in customer: lift the per-user posting limits.
             "FORUM_RATELIMIT_POST": "1000000 per minute",
             "FORUM_RATELIMIT_COMMENT": "1000000 per minute",

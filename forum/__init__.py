@@ -22,6 +22,7 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=str(PROJECT_ROOT / "static"),
     )
     _load_settings(app, config or {})
+    _trust_proxies(app)
     _init_extensions(app)
     _register_blueprints(app)
     _register_template_helpers(app)
@@ -34,6 +35,16 @@ def _load_settings(app: Flask, overrides: dict) -> None:
     app.config.update(settings.load(env))
     app.config.update(overrides)
     settings.check_rate_limits(app.config)
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind FORUM_PROXY_COUNT proxies, the client's address (rate limits, sessions' notes)
+    and scheme come from their X-Forwarded-* headers; with none, those headers are ignored."""
+    count = app.config.get("PROXY_COUNT", 0)
+    if count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
 
 def _init_extensions(app: Flask) -> None:

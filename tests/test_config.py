@@ -15,8 +15,23 @@ def test_production_refuses_to_start_without_a_secret(monkeypatch):
         create_app({"ENV_NAME": "production"})
 
 
+def test_production_refuses_to_start_without_redis(monkeypatch):
+    monkeypatch.setenv("FORUM_SECRET_KEY", "s" * 64)
+    monkeypatch.delenv("FORUM_CACHE_URL", raising=False)
+    monkeypatch.setenv("FORUM_RATELIMIT_STORAGE", "memory://")
+    with pytest.raises(config.ConfigError) as refused:
+        create_app({"ENV_NAME": "production"})
+    message = str(refused.value)
+    assert "FORUM_RATELIMIT_STORAGE and FORUM_CACHE_URL must name a Redis server" in message
+    monkeypatch.setenv("FORUM_RATELIMIT_STORAGE", "redis://127.0.0.1:6379/0")
+    with pytest.raises(config.ConfigError, match="^FORUM_CACHE_URL must name a Redis"):
+        create_app({"ENV_NAME": "production"})
+
+
 def test_production_uses_the_given_secret_and_secure_cookies(monkeypatch):
     monkeypatch.setenv("FORUM_SECRET_KEY", "s" * 64)
+    monkeypatch.setenv("FORUM_RATELIMIT_STORAGE", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("FORUM_CACHE_URL", "redis://127.0.0.1:6379/1")
     app = create_app({"ENV_NAME": "production"})
     assert app.config["SECRET_KEY"] == "s" * 64
     assert app.config["SESSION_COOKIE_SECURE"] is True
@@ -90,3 +105,24 @@ def test_make_run_serves_on_the_port_and_host_asked_for():
         ["make", "-n", "run"], cwd=root, capture_output=True, text=True, check=True
     ).stdout
     assert "flask run --host 127.0.0.1 --port 5000" in default
+
+
+def test_behind_a_proxy_the_client_address_comes_from_its_header(monkeypatch):
+    from flask import request
+
+    seen = {}
+    for count, expected in [(0, "127.0.0.1"), (1, "203.0.113.9")]:
+        app = create_app({"ENV_NAME": "testing", "PROXY_COUNT": count})
+
+        @app.get("/whoami")
+        def whoami():
+            seen[count] = (request.remote_addr, request.scheme)
+            return ""
+
+        app.test_client().get(
+            "/whoami",
+            headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"},
+            environ_base={"REMOTE_ADDR": "127.0.0.1"},
+        )
+        assert seen[count][0] == expected
+    assert seen[1][1] == "https" and seen[0][1] == "http"
