@@ -57,14 +57,16 @@ def worker_drain() -> None:
 
 @worker_cli.command("tick")
 def worker_tick() -> None:
-    """Run the timed jobs once (nudges, digests) and send the mail that is due."""
+    """Run the timed jobs that are due (once per period across every worker: the moderation
+    scan, nudges, digests, ...) and send the mail that is due."""
+    from .scheduler import JOBS
     from .worker import send_mail, timed_jobs
 
     done = timed_jobs()
-    click.echo(
-        f"Nudged {done['nudged']} askers, sent {done['digests']} digests "
-        f"and {send_mail()} notification mails."
-    )
+    for job in JOBS:
+        result = done.get(job.name, "not due (another worker or an earlier run had it)")
+        click.echo(f"{job.name}: {result}")
+    click.echo(f"Sent {send_mail()} notification mails.")
 
 
 @worker_cli.command("status")

@@ -776,3 +776,29 @@ class SelfServiceDay(db.Model):
     product_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     looks: Mapped[int] = mapped_column(default=0)
     deflected: Mapped[int] = mapped_column(default=0)
+
+
+class ScheduledJob(db.Model):
+    """A periodic job's last start, claimed by one worker at a time (`forum.scheduler`): any
+    number of hosts may run the worker, and each job still runs once per period."""
+
+    __tablename__ = "scheduled_jobs"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    runs: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class PostingKey(db.Model):
+    """The one-time key a form carried, and the post it made: the same form sent again (a
+    retry after a lost response, a double click) finds its first result here instead of
+    posting twice. Written in the transaction that makes the post."""
+
+    __tablename__ = "posting_keys"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    location: Mapped[str] = mapped_column(String(200))  # where the first result is
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

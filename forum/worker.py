@@ -12,8 +12,9 @@ reordering (several workers on PostgreSQL) are harmless:
   a thread of its own, so people are told while a large indexing batch is still running.
 
 Between batches it sends the mail that is due (`forum.mail`), and once a minute it runs the
-timed jobs: digests, the asker's "Did this solve it?" nudge (`services.nudges`) and the
-daily roll-up of self-service events (`services.self_service`).
+timed jobs (`forum.scheduler`): the moderation scan, the asker's "Did this solve it?" nudge,
+digests, the roll-up of self-service events, the search drift check and the outbox purge,
+each once per period however many workers run.
 
 Plain database polling rather than a broker (RQ, Dramatiq): the outbox table already is the
 durable queue, written in the same transaction as the change, so a broker would be a second
@@ -225,18 +226,16 @@ def embed_some(limit: int) -> int:
     return len(taken)
 
 
-def timed_jobs(now=None) -> dict[str, int]:
-    """The jobs that run by the clock, not by the outbox. Commits."""
-    from . import mail
+def timed_jobs(now=None) -> dict[str, object]:
+    """The jobs that run by the clock, not by the outbox: those due and claimed by this
+    worker (`forum.scheduler`: once per period across every host), and this process's own
+    look for threads that lack an embedding. Commits."""
+    from . import scheduler
     from .embeddings import missing_recent
-    from .services import nudges, self_service
 
-    nudged = nudges.scan(now)
-    db.session.commit()
-    rolled = self_service.roll_up(now)
-    db.session.commit()
+    results = scheduler.run_due(now)
     _to_embed.update(missing_recent())
-    return {"nudged": nudged, "digests": mail.send_digests(now), "days_rolled_up": rolled}
+    return results
 
 
 def send_mail() -> int:
@@ -383,7 +382,6 @@ def _outbox_lane(
 ) -> None:
     parent = os.getppid()
     pause = poll
-    last_purge = 0.0
     last_timed = 0.0
     while not should_stop():
         if exit_with_parent and os.getppid() != parent:
@@ -397,9 +395,6 @@ def _outbox_lane(
             if time.monotonic() - last_timed > 60:
                 _carry_on(timed_jobs)
                 last_timed = time.monotonic()
-            if time.monotonic() - last_purge > 3600:
-                purge_processed()
-                last_purge = time.monotonic()
         except DBAPIError as error:
             db.session.rollback()
             log.warning("Database unavailable (%s); retrying in %.1f s", error, pause)

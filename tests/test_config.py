@@ -115,7 +115,7 @@ def test_behind_a_proxy_the_client_address_comes_from_its_header(monkeypatch):
         app = create_app({"ENV_NAME": "testing", "PROXY_COUNT": count})
 
         @app.get("/whoami")
-        def whoami():
+        def whoami(count=count):
             seen[count] = (request.remote_addr, request.scheme)
             return ""
 
