@@ -114,6 +114,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     from . import permissions
+    from .services.posting_keys import new_key
     from .templating import register
 
     app.jinja_env.globals.update(
@@ -124,6 +125,7 @@ def _register_template_helpers(app: Flask) -> None:
         can_vote=permissions.can_vote,
         can_moderate=permissions.can_moderate,
         reputation_needed=permissions.reputation_needed,
+        posting_key=new_key,
     )
     register(app)
 

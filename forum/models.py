@@ -798,7 +798,9 @@ class PostingKey(db.Model):
 
     __tablename__ = "posting_keys"
 
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     location: Mapped[str] = mapped_column(String(200))  # where the first result is
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -71,10 +71,13 @@ def _search_drift(_now: datetime):
     return {kind: len(ids) for kind, ids in report.items()}
 
 
-def _purge_outbox(_now: datetime):
+def _purge(now: datetime):
+    from .services import posting_keys
     from .worker import purge_processed
 
-    return purge_processed()
+    keys = posting_keys.purge(now)
+    db.session.commit()
+    return {"outbox rows": purge_processed(), "posting keys": keys}
 
 
 JOBS = (
@@ -83,7 +86,7 @@ JOBS = (
     Job("digests", timedelta(minutes=1), _digests),
     Job("self-service roll-up", timedelta(minutes=10), _self_service),
     Job("search drift check", timedelta(hours=1), _search_drift),
-    Job("outbox purge", timedelta(hours=1), _purge_outbox),
+    Job("purge", timedelta(hours=1), _purge),
 )
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import request
+from flask import flash, redirect, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import IntegerConverter
 
+from ..extensions import db
+from ..services import posting_keys
 from ..services.errors import InvalidInput
 
 MAX_ID = 2**31 - 1  # the largest key an INTEGER column holds on every database
@@ -65,3 +68,29 @@ def user_or_ip() -> str:
     if current_user.is_authenticated:
         return f"user:{current_user.id}"
     return request.remote_addr or "unknown"
+
+
+def already_posted():
+    """The way to what this form already posted, when it is sent again (its one-time key
+    was used), or None."""
+    location = posting_keys.earlier(current_user, request.form.get("posting_key"))
+    if location is None:
+        return None
+    flash("That was already posted; here it is.", "info")
+    return redirect(location, code=303)
+
+
+def commit_posting(location: str):
+    """Commit a post together with its form's one-time key. Should a copy of the same form
+    have committed first (two sends at once), this one is undone and sent to that first
+    result (returned); None when this post is the one."""
+    posting_keys.remember(current_user, request.form.get("posting_key"), location)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        first = already_posted()
+        if first is None:
+            raise
+        return first
+    return None

@@ -27,7 +27,14 @@ from ..services import badges, posting, reputation, self_service, threads, watch
 from ..services.errors import InvalidInput
 from ..services.history import versions_of
 from ..templating import slugify
-from .helpers import attach_error, bounded_int, reshows_form_on_expiry, user_or_ip
+from .helpers import (
+    already_posted,
+    attach_error,
+    bounded_int,
+    commit_posting,
+    reshows_form_on_expiry,
+    user_or_ip,
+)
 
 bp = Blueprint("questions", __name__)
 
@@ -133,6 +140,8 @@ def ask():
     if request.method == "GET" and request.args.get("product"):
         form.product_id.data = _int_arg("product", 0)
     if form.validate_on_submit():
+        if sent := already_posted():
+            return sent
         try:
             question = posting.ask_question(
                 current_user, form.product_id.data, form.title.data, form.body.data, form.tags.data
@@ -141,9 +150,11 @@ def ask():
             attach_error(form, error)
         else:
             self_service.record(self_service.ASKED, question.product_id)
-            db.session.commit()
+            location = url_for(".show", question_id=question.id, slug=slugify(question.title))
+            if first := commit_posting(location):
+                return first
             flash("Your question is posted.", "success")
-            return redirect(url_for(".show", question_id=question.id, slug=slugify(question.title)))
+            return redirect(location)
     elif form.is_submitted():
         _every_complaint(form, product_needed=True)
     status = 400 if form.errors or form.form_errors else 200
@@ -235,14 +246,18 @@ def render_thread(
 def answer(question_id: int):
     form = AnswerForm()
     if form.validate_on_submit():
+        if sent := already_posted():
+            return sent
         try:
             new = posting.post_answer(current_user, question_id, form.body.data)
         except InvalidInput as error:
             attach_error(form, error)
         else:
-            db.session.commit()
+            location = url_for(".show", question_id=question_id) + f"#answer-{new.id}"
+            if first := commit_posting(location):
+                return first
             flash("Your answer is posted.", "success")
-            return redirect(url_for(".show", question_id=question_id) + f"#answer-{new.id}")
+            return redirect(location)
     return render_thread(question_id, answer_form=form)
 
 
@@ -254,13 +269,17 @@ def comment(question_id: int):
     form = CommentForm()
     answer_id = bounded_int(request.form.get("answer_id"), default=0) or None
     if form.validate_on_submit():
+        if sent := already_posted():
+            return sent
         try:
             new = posting.post_comment(current_user, question_id, form.body.data, answer_id)
         except InvalidInput as error:
             attach_error(form, error)
         else:
-            db.session.commit()
-            return redirect(url_for(".show", question_id=question_id) + f"#comment-{new.id}")
+            location = url_for(".show", question_id=question_id) + f"#comment-{new.id}"
+            if first := commit_posting(location):
+                return first
+            return redirect(location)
     target = f"answer-{answer_id}" if answer_id else "question"
     return render_thread(question_id, comment_form=form, comment_target=target)
 

@@ -29,12 +29,12 @@ def upgrade():
     )
     op.create_table(
         'posting_keys',
-        sa.Column('key', sa.String(length=64), nullable=False),
         sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('key', sa.String(length=64), nullable=False),
         sa.Column('location', sa.String(length=200), nullable=False),
         sa.Column('created_at', UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_posting_keys_user_id_users'), ondelete='CASCADE'),
-        sa.PrimaryKeyConstraint('key', name=op.f('pk_posting_keys')),
+        sa.PrimaryKeyConstraint('user_id', 'key', name=op.f('pk_posting_keys')),
     )
     with op.batch_alter_table('posting_keys', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_posting_keys_created_at'), ['created_at'], unique=False)
