@@ -51,6 +51,16 @@ RATE_LIMIT = re.compile(
 )
 
 
+def check_search_backend(settings: dict) -> None:
+    if settings.get("SEARCH_BACKEND") == "postgres" and not str(
+        settings["SQLALCHEMY_DATABASE_URI"]
+    ).startswith("postgresql"):
+        raise ConfigError(
+            "FORUM_SEARCH_BACKEND=postgres searches in the forum's PostgreSQL database: set "
+            "FORUM_DATABASE_URL to a postgresql+psycopg:// address, or use the whoosh backend"
+        )
+
+
 def check_rate_limits(settings: dict) -> None:
     """Every RATELIMIT_* rule must parse ("10 per minute;100 per hour"), or start-up stops."""
     for key, value in settings.items():
@@ -142,6 +152,9 @@ def load(env: str | None = None) -> dict:
         # client can send them itself.
         "PROXY_COUNT": _number("FORUM_PROXY_COUNT", 0, int, low=0, high=5),
         "SEARCH_INDEX_DIR": os.environ.get("FORUM_SEARCH_INDEX", str(instance / "search-index")),
+        # whoosh: an index on this host's disk (one host); postgres: PostgreSQL's full-text
+        # search in the forum's own database, shared by every app server.
+        "SEARCH_BACKEND": _choice("FORUM_SEARCH_BACKEND", "whoosh", ("whoosh", "postgres")),
         # Flask-Limiter: memory:// for one process, redis://host:6379 for several.
         "RATELIMIT_STORAGE_URI": os.environ.get("FORUM_RATELIMIT_STORAGE", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,

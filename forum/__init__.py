@@ -35,6 +35,7 @@ def _load_settings(app: Flask, overrides: dict) -> None:
     app.config.update(settings.load(env))
     app.config.update(overrides)
     settings.check_rate_limits(app.config)
+    settings.check_search_backend(app.config)
 
 
 def _trust_proxies(app: Flask) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from search import Hit, SearchIndex, SearchQuery, SearchResults, ThreadDocument
 from search.hybrid import HybridSearch
+from search.postgres import PostgresSearchIndex
 
 from .extensions import db
 from .markup import plain_text
@@ -25,15 +26,20 @@ _opening = threading.Lock()  # threads of one process open one handle
 MAX_REVISION = 2**32 - 1  # for a thread no longer in the database: gone at any revision
 
 
-def get_index(app: Flask | None = None) -> SearchIndex:
-    """This process's index handle (one per app: it keeps a searcher open between requests)."""
+def get_index(app: Flask | None = None) -> SearchIndex | PostgresSearchIndex:
+    """This process's index handle (one per app: Whoosh's keeps a searcher open between
+    requests; PostgreSQL's searches in the forum's database, shared by every host)."""
     app = app or current_app
     handle = app.extensions.get("search_index")
     if handle is None:
         with _opening:
             handle = app.extensions.get("search_index")
             if handle is None:
-                handle = SearchIndex(app.config["SEARCH_INDEX_DIR"])
+                if app.config.get("SEARCH_BACKEND") == "postgres":
+                    with app.app_context():
+                        handle = PostgresSearchIndex(db.engine)
+                else:
+                    handle = SearchIndex(app.config["SEARCH_INDEX_DIR"])
                 app.extensions["search_index"] = handle
     return handle
 

@@ -126,3 +126,8 @@ def test_behind_a_proxy_the_client_address_comes_from_its_header(monkeypatch):
         )
         assert seen[count][0] == expected
     assert seen[1][1] == "https" and seen[0][1] == "http"
+
+
+def test_the_postgres_search_backend_needs_postgresql():
+    with pytest.raises(config.ConfigError, match="FORUM_SEARCH_BACKEND=postgres searches in"):
+        create_app({"ENV_NAME": "testing", "SEARCH_BACKEND": "postgres"})

@@ -14,8 +14,14 @@ from forum.services import marks, posting
 from forum.worker import drain
 from search import SearchQuery, parse_query
 
-from .conftest import require_shared_data
+from .conftest import SEARCH_BACKENDS, require_shared_data
 from .factories import done
+
+
+@pytest.fixture(params=SEARCH_BACKENDS)
+def app_config(request, app_config):
+    """Every test here runs on each search backend the database allows."""
+    return {**app_config, "SEARCH_BACKEND": request.param}
 
 
 def found(text: str, **options) -> list[int]:

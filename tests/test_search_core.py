@@ -1,11 +1,17 @@
-"""The search package on its own: no Flask, a real Whoosh index in a temporary folder."""
+"""The search package on its own: no Flask, a real Whoosh index in a temporary folder, and
+(when the suite runs on PostgreSQL) the PostgreSQL backend through the same tests."""
 
 import multiprocessing
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from search import SearchIndex, SearchQuery, ThreadDocument, parse_query
+from search.postgres import PostgresSearchIndex
+
+from .conftest import SEARCH_BACKENDS
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -41,9 +47,27 @@ def doc(
     )
 
 
-@pytest.fixture
-def index(tmp_path):
-    ix = SearchIndex(tmp_path / "index")
+@pytest.fixture(scope="module")
+def engine():
+    engine = sa.create_engine(os.environ["FORUM_TEST_DATABASE_URL"])
+    yield engine
+    engine.dispose()
+
+
+def new_index(backend: str, tmp_path, request):
+    """An empty index of the backend: a Whoosh folder, or PostgreSQL's emptied tables."""
+    if backend == "whoosh":
+        return SearchIndex(tmp_path / "index")
+    ix = PostgresSearchIndex(request.getfixturevalue("engine"))
+    ix.ensure_schema()
+    with ix.engine.begin() as conn:
+        conn.execute(sa.text("TRUNCATE search_threads, search_words"))
+    return ix
+
+
+@pytest.fixture(params=SEARCH_BACKENDS)
+def index(request, tmp_path):
+    ix = new_index(request.param, tmp_path, request)
     ix.index_threads(
         [
             doc(
@@ -226,7 +250,10 @@ def test_an_index_copied_by_following_its_link_still_opens(tmp_path):
     copy.close()
 
 
-def test_a_scoped_top_ten_is_the_unscoped_ranking_restricted_to_the_scope(tmp_path):
+@pytest.mark.parametrize("backend", SEARCH_BACKENDS)
+def test_a_scoped_top_ten_is_the_unscoped_ranking_restricted_to_the_scope(
+    tmp_path, backend, request
+):
     """Filters restrict, they never re-rank: for each query, the product's top 10 is the
     global ranking with the other products' threads taken out."""
     import random
@@ -234,7 +261,7 @@ def test_a_scoped_top_ten_is_the_unscoped_ranking_restricted_to_the_scope(tmp_pa
     rng = random.Random(5)
     words = "router wifi bulb hub pair reset light app update battery signal mesh".split()
     filler = "the device after that with this when from have".split()
-    ix = SearchIndex(tmp_path / "scoped")
+    ix = new_index(backend, tmp_path, request)
     ix.index_threads(
         [
             doc(
