@@ -161,12 +161,40 @@ class Tag(db.Model):
     name: Mapped[str] = mapped_column(String(40), unique=True)
 
 
+DASHBOARD_COLUMNS = (
+    "created_at",
+    "deleted_at",
+    "hidden_at",
+    "first_answer_at",
+    "first_staff_answer_at",
+    "accepted_answer_id",
+    "verified_answer_id",
+)
+
+
 class Question(db.Model):
     __tablename__ = "questions"
     __table_args__ = (
         Index("ix_questions_product_activity", "product_id", "last_activity_at"),
         Index("ix_questions_created", "created_at"),
-        Index("ix_questions_product_created", "product_id", "created_at"),
+        # The service desk's dashboard reads a period's threads (all products, or one) from
+        # these alone, never the wide rows; and the backlog of unanswered threads likewise.
+        Index("ix_questions_dashboard", *DASHBOARD_COLUMNS),
+        Index("ix_questions_product_dashboard", "product_id", *DASHBOARD_COLUMNS),
+        Index(
+            "ix_questions_backlog",
+            "first_answer_at",
+            "deleted_at",
+            "hidden_at",
+            "product_id",
+            "created_at",
+        ),
+        Index(
+            "ix_questions_hidden",
+            "hidden_at",
+            sqlite_where=text("hidden_at IS NOT NULL"),
+            postgresql_where=text("hidden_at IS NOT NULL"),
+        ),
         # The home list walks this in order; with the visibility columns in it, that walk and
         # the list's count never read the wide rows.
         Index("ix_questions_activity", "last_activity_at", "deleted_at", "hidden_at"),
@@ -264,6 +292,16 @@ class Question(db.Model):
 
 class Answer(db.Model):
     __tablename__ = "answers"
+    __table_args__ = (
+        # Who wrote an answer, without reading its wide row (the dashboard's "solved by").
+        Index("ix_answers_id_author", "id", "author_id"),
+        Index(
+            "ix_answers_hidden",
+            "hidden_at",
+            sqlite_where=text("hidden_at IS NOT NULL"),
+            postgresql_where=text("hidden_at IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     question_id: Mapped[int] = mapped_column(
@@ -294,6 +332,14 @@ class Comment(db.Model):
     """A comment on a question (answer_id empty) or on one of its answers."""
 
     __tablename__ = "comments"
+    __table_args__ = (
+        Index(
+            "ix_comments_hidden",
+            "hidden_at",
+            sqlite_where=text("hidden_at IS NOT NULL"),
+            postgresql_where=text("hidden_at IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The thread is always set, so a thread page loads every comment in one query.
