@@ -10,6 +10,7 @@ holds, and writes the dated table into BENCHMARKS.md. Not a test: it never fails
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import random
 import re
@@ -202,6 +203,15 @@ def dashboard_timings(database_url: str, index_dir: str, runs: int = 5) -> list[
     return out
 
 
+def postgres_figures(timings: list[float] | None) -> list[Figure]:
+    if not timings:
+        return []
+    return [
+        Figure("search p50 (PostgreSQL backend, in process)", statistics.median(timings), "ms"),
+        Figure("search p99 (PostgreSQL backend, in process)", percentile(timings, 99), "ms"),
+    ]
+
+
 def dashboard_figures(timings: list[tuple]) -> list[Figure]:
     figures = []
     for name, threads, times, cached in timings:
@@ -217,6 +227,54 @@ def dashboard_figures(timings: list[tuple]) -> list[Figure]:
         )
         figures.append(Figure(f"dashboard cached, {name}", cached, "ms"))
     return figures
+
+
+POSTGRES_SEARCH = os.environ.get(
+    "FORUM_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/forum_bench_search"
+)
+
+
+def postgres_search_latencies(corpus, queries: list[str], repeat: int) -> list[float] | None:
+    """The PostgreSQL search backend over exactly the corpus's threads (built once into its
+    own database, kept between runs), timed on the same queries as Whoosh. None when no
+    PostgreSQL answers."""
+    import sqlalchemy as sa
+
+    from forum.search_sync import all_thread_ids, iter_all_documents
+    from search import SearchQuery
+    from search.postgres import PostgresSearchIndex
+
+    url = sa.engine.make_url(POSTGRES_SEARCH)
+    try:
+        admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            if not conn.scalar(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}
+            ):
+                conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
+        admin.dispose()
+    except sa.exc.OperationalError as error:
+        click.echo(f"  PostgreSQL search skipped: {error.orig}")
+        return None
+    engine = sa.create_engine(url)
+    index = PostgresSearchIndex(engine)
+    index.ensure_schema()
+    if index.doc_count() != corpus.threads:
+        app = corpus_mod.make_app(Path(corpus.database), Path(corpus.index_dir))
+        with app.app_context():
+            from forum.extensions import db
+
+            ids = all_thread_ids(db.session)
+            with click.progressbar(length=len(ids), label="Building the PostgreSQL index") as bar:
+                index.rebuild(iter_all_documents(db.session, ids), progress=bar.update)
+        with engine.connect() as conn:
+            conn.execute(sa.text("ANALYZE search_threads"))
+            conn.commit()
+    timings = time_queries(
+        lambda text: index.search(SearchQuery(text=text, per_page=20)), queries, repeat
+    )
+    engine.dispose()
+    return timings
 
 
 def whoosh_latencies(index_dir: str, queries: list[str], repeat: int) -> list[float]:
@@ -498,6 +556,8 @@ def main() -> None:
                         help="skip the import and search timings (while working on pages)")
     parser.add_argument("--dashboard-only", action="store_true",
                         help="only time the service desk's dashboard on the corpus")
+    parser.add_argument("--search-only", action="store_true",
+                        help="only time search (Whoosh, PostgreSQL, FTS5) on the corpus")
     args = parser.parse_args()
     if not corpus_mod.DATA.exists():
         sys.exit(f"{corpus_mod.DATA} is absent: the benchmark reads the Stack Exchange dumps")
@@ -507,7 +567,7 @@ def main() -> None:
 
     click.echo("1/5 Import of the Stack Exchange dumps, as `flask forum import-stackexchange`")
     skipped = float("nan")  # --pages-only: shown as nan, never written
-    if args.pages_only or args.dashboard_only:
+    if args.pages_only or args.dashboard_only or args.search_only:
         args.no_write = True
         imported = corpus_mod.ImportFigures(posts=0, seconds=skipped)
     else:
@@ -521,18 +581,31 @@ def main() -> None:
     post_threads = rng.sample(range(1, corpus.threads - 10), 200)
     asked_by_a_customer(database_url, post_threads)
 
+    if args.search_only:
+        queries_ = queries
+        for name, timings in [
+            ("Whoosh", whoosh_latencies(index_dir, queries_, args.repeat)),
+            ("PostgreSQL", postgres_search_latencies(corpus, queries_, args.repeat)),
+        ]:
+            if timings:
+                click.echo(
+                    f"  {name}: p50 {statistics.median(timings):.1f} ms, "
+                    f"p99 {percentile(timings, 99):.1f} ms ({len(timings)} searches)"
+                )
+        return
     click.echo("Service desk dashboard, in process on the corpus")
     dashboard = dashboard_timings(database_url, index_dir)
     if args.dashboard_only:
         return
     click.echo("3/5 SQL statements per request")
     sql = sql_counts(database_url, index_dir, corpus, post_threads[0])
-    click.echo("4/5 Search: Whoosh and SQLite FTS5 on the same threads")
+    click.echo("4/5 Search: Whoosh, PostgreSQL and SQLite FTS5 on the same threads")
     if args.pages_only:
         whoosh = fts = fts_any = [skipped]
-        hybrid = None
+        hybrid = postgres = None
     else:
         whoosh = whoosh_latencies(index_dir, queries, args.repeat)
+        postgres = postgres_search_latencies(corpus, queries, args.repeat)
         hybrid = hybrid_latencies(index_dir, queries, args.repeat, database_url)
         same_words, close = fts_same_words(index_dir)
         fts = fts_latencies(fts_database(corpus), queries, args.repeat, same_words)
@@ -565,6 +638,7 @@ def main() -> None:
         Figure("search p50 (Whoosh, in process)", w50, "ms", "≤ 10", w50 <= 10),
         Figure("search p50 ÷ SQLite FTS5 p50", w50 / f50, "ratio", "≤ 5", w50 / f50 <= 5),
         Figure("search p99 (Whoosh, in process)", w99, "ms", "≤ 100", w99 <= 100),
+        *postgres_figures(postgres),
         *hybrid_figures(hybrid),
         Figure("SQLite FTS5 p50 (the same words)", f50, "ms"),
         Figure("SQLite FTS5 p99 (the same words)", percentile(fts, 99), "ms"),
@@ -598,7 +672,7 @@ def main() -> None:
         "corpus": (f"{corpus.threads:,} threads, {corpus.answers:,} answers, "
                    f"{corpus.comments:,} comments (SQLite)"),
         "load": (f"wrk -t1 -c{args.connections} -d{args.seconds}s per page, gunicorn "
-                 f"{len(memory)} sync workers, {platform.machine()} with "
+                 f"{len(memory)} workers of 8 threads, {platform.machine()} with "
                  f"{__import__('os').cpu_count()} cores, Python {platform.python_version()}"),
     }
     section = render(figures, pages, sql, context)
