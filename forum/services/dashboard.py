@@ -527,115 +527,70 @@ def _rounded(value: float | None, digits: int = 2):
 def rows(board: Dashboard) -> list[tuple]:
     """The figures as rows (section, figure, bucket start or "", value, unit): the CSV export
     and `flask stats` print these."""
-    out: list[tuple] = [
-        ("scope", "product", "", board.scope.product_name, ""),
-        ("scope", "first day", "", board.scope.start.isoformat(), "date"),
-        ("scope", "last day", "", board.scope.end.isoformat(), "date"),
-        ("scope", "service level", "", board.sla_hours, "hours"),
-        ("response", "threads", "", board.threads, "threads"),
-    ]
+    out: list[tuple] = []
+
+    def total(section: str, figure: str, value, unit: str) -> None:
+        out.append((section, figure, "", value, unit))
+
+    def share(section: str, figure: str, part: int, whole: int | None = None) -> None:
+        total(section, figure, _rounded(board.share(part, whole), 4), "share")
+
+    scope = board.scope
+    total("scope", "product", scope.product_name, "")
+    total("scope", "first day", scope.start.isoformat(), "date")
+    total("scope", "last day", scope.end.isoformat(), "date")
+    total("scope", "service level", board.sla_hours, "hours")
+    total("response", "threads", board.threads, "threads")
     for name, timing in (
         ("first answer", board.first_answer),
         ("first staff answer", board.first_staff_answer),
     ):
-        out += [
-            ("response", f"{name}: threads with one", "", timing.count, "threads"),
-            ("response", f"{name}: median", "", _rounded(timing.median), "hours"),
-            ("response", f"{name}: 90th percentile", "", _rounded(timing.p90), "hours"),
-            (
-                "response",
-                f"{name}: within service level",
-                "",
-                _rounded(timing.within_sla, 4),
-                "share",
-            ),
-        ]
-    out += [("backlog", f"unanswered {label}", "", n, "threads") for label, n in board.backlog]
-    out.append(("backlog", "unanswered past service level", "", board.backlog_past_sla, "threads"))
-    out += [
-        ("resolution", "solved", "", board.solved, "threads"),
-        ("resolution", "solved by a customer's answer", "", board.solved_by_customer, "threads"),
-        ("resolution", "solved by staff's answer", "", board.solved_by_staff, "threads"),
-        (
-            "resolution",
-            "community resolution rate",
-            "",
-            _rounded(board.share(board.solved_by_customer), 4),
-            "share",
-        ),
-        ("resolution", "verified coverage", "", _rounded(board.share(board.verified), 4), "share"),
-        (
-            "resolution",
-            "marked solved by the asker",
-            "",
-            _rounded(board.share(board.accepted), 4),
-            "share",
-        ),
-    ]
+        total("response", f"{name}: threads with one", timing.count, "threads")
+        total("response", f"{name}: median", _rounded(timing.median), "hours")
+        total("response", f"{name}: 90th percentile", _rounded(timing.p90), "hours")
+        total("response", f"{name}: within service level", _rounded(timing.within_sla, 4), "share")
+    for label, n in board.backlog:
+        total("backlog", f"unanswered {label}", n, "threads")
+    total("backlog", "unanswered past service level", board.backlog_past_sla, "threads")
+    total("resolution", "solved", board.solved, "threads")
+    total("resolution", "solved by a customer's answer", board.solved_by_customer, "threads")
+    total("resolution", "solved by staff's answer", board.solved_by_staff, "threads")
+    share("resolution", "community resolution rate", board.solved_by_customer)
+    share("resolution", "verified coverage", board.verified)
+    share("resolution", "marked solved by the asker", board.accepted)
     for kind, ages in board.open_flags:
-        out += [
-            ("moderation", f"open {kind} flags {label}", "", n, "flags")
-            for (label, _, _), n in zip(FLAG_AGES, ages, strict=True)
-        ]
+        for (label, _, _), n in zip(FLAG_AGES, ages, strict=True):
+            total("moderation", f"open {kind} flags {label}", n, "flags")
     for kind, timing in board.flag_times:
-        out += [
-            ("moderation", f"{kind} flags closed", "", timing.count, "flags"),
-            (
-                "moderation",
-                f"{kind} flags: median time to close",
-                "",
-                _rounded(timing.median),
-                "hours",
-            ),
-        ]
-    out += [
-        ("moderation", "reports", "", board.reports, "reports"),
-        ("moderation", "posts hidden now", "", board.hidden_now, "posts"),
-        ("moderation", "posts hidden in the period", "", board.hidden_in_period, "posts"),
-        ("sentiment", "threads flagged negative", "", board.negative, "threads"),
-        (
-            "sentiment",
-            "share flagged negative",
-            "",
-            _rounded(board.share(board.negative), 4),
-            "share",
-        ),
-        (
-            "sentiment",
-            "staff reply to negative: median",
-            "",
-            _rounded(board.negative_reply.median),
-            "hours",
-        ),
-        ("self-service", "looks", "", board.looks, "visitors"),
-        ("self-service", "deflected", "", board.deflected, "visitors"),
-        (
-            "self-service",
-            "deflection rate",
-            "",
-            _rounded(board.share(board.deflected, board.looks), 4),
-            "share",
-        ),
-    ]
-    out += [
-        ("self-service", f"looks in {name}", "", looks, "visitors")
-        for name, looks, _ in board.deflection_by_product
-    ]
-    out += [
-        ("people", f"top contributor {name}", "", points, "reputation")
-        for _, name, points in board.contributors
-    ]
-    out += [("tags", f"busiest tag {name}", "", n, "threads") for name, n in board.tags]
+        total("moderation", f"{kind} flags closed", timing.count, "flags")
+        total("moderation", f"{kind} flags: median time to close", _rounded(timing.median), "hours")
+    total("moderation", "reports", board.reports, "reports")
+    total("moderation", "posts hidden now", board.hidden_now, "posts")
+    total("moderation", "posts hidden in the period", board.hidden_in_period, "posts")
+    total("sentiment", "threads flagged negative", board.negative, "threads")
+    share("sentiment", "share flagged negative", board.negative)
+    median = _rounded(board.negative_reply.median)
+    total("sentiment", "staff reply to negative: median", median, "hours")
+    total("self-service", "looks", board.looks, "visitors")
+    total("self-service", "deflected", board.deflected, "visitors")
+    share("self-service", "deflection rate", board.deflected, board.looks)
+    for name, looks, _ in board.deflection_by_product:
+        total("self-service", f"looks in {name}", looks, "visitors")
+    for _, name, points in board.contributors:
+        total("people", f"top contributor {name}", points, "reputation")
+    for name, n in board.tags:
+        total("tags", f"busiest tag {name}", n, "threads")
     for b in board.buckets:
         start = b.start.isoformat()
-        out += [
-            ("trend", "threads", start, b.threads, "threads"),
-            ("trend", "answered within service level", start, b.answered_in_sla, "threads"),
-            ("trend", "solved", start, b.solved, "threads"),
-            ("trend", "flagged negative", start, b.negative, "threads"),
-            ("trend", "looks", start, b.looks, "visitors"),
-            ("trend", "deflected", start, b.deflected, "visitors"),
-        ]
+        for figure, value, unit in (
+            ("threads", b.threads, "threads"),
+            ("answered within service level", b.answered_in_sla, "threads"),
+            ("solved", b.solved, "threads"),
+            ("flagged negative", b.negative, "threads"),
+            ("looks", b.looks, "visitors"),
+            ("deflected", b.deflected, "visitors"),
+        ):
+            out.append(("trend", figure, start, value, unit))
     return out
 
 
