@@ -259,7 +259,9 @@ def postgres_search_latencies(corpus, queries: list[str], repeat: int) -> list[f
     engine = sa.create_engine(url)
     index = PostgresSearchIndex(engine)
     index.ensure_schema()
-    if index.doc_count() != corpus.threads:
+    from search.postgres import FORMAT
+
+    if index.doc_count() != corpus.threads or index.stored_format() != FORMAT:
         app = corpus_mod.make_app(Path(corpus.database), Path(corpus.index_dir))
         with app.app_context():
             from forum.extensions import db

@@ -45,8 +45,17 @@ PHRASE = re.compile(r'"([^"]+)"')
 # ts_rank: each further occurrence of a word counts less (like BM25's saturation), and the
 # title's weight (A) outranks a word repeated in the body; no length normalisation (with it,
 # long threads that match a title's every word fell behind short ones that match a few).
-RANK = "ts_rank(document, {q}, 0)"
+RANK = "ts_rank(head, {q}, 0)"
 BATCH = 500
+# Ranking reads a small vector of the title and the question's start (kept in the row), not
+# the whole thread's (kept apart, compressed): a common word matches thousands of threads, and
+# ranking each by its whole text read megabytes per search. A thread that matches only in
+# its answers ranks after those that match in their title or question.
+HEAD_CHARS = 600
+# Counting every match of a common word costs more than finding the best twenty: past this
+# many, the total is given as "more than".
+COUNT_CAP = 1000
+FORMAT = "2"  # changes when rows must be written again: `flask search reindex`
 
 TEXT_CONFIGS = [
     (CONFIG, "english", "unaccent, english_stem"),
@@ -70,8 +79,12 @@ SCHEMA = [
         created_at timestamptz NOT NULL,
         last_activity_at timestamptz NOT NULL,
         document tsvector NOT NULL,
-        exact tsvector NOT NULL
+        exact tsvector NOT NULL,
+        head tsvector NOT NULL
     )""",
+    # Tables made by an earlier format gain the ranking vector (empty until a reindex).
+    "ALTER TABLE search_threads ADD COLUMN IF NOT EXISTS head tsvector NOT NULL DEFAULT ''",
+    "CREATE TABLE IF NOT EXISTS search_meta (key text PRIMARY KEY, value text NOT NULL)",
     "CREATE INDEX IF NOT EXISTS search_threads_document ON search_threads USING gin (document)",
     "CREATE INDEX IF NOT EXISTS search_threads_product ON search_threads (product, created_at)",
     "CREATE INDEX IF NOT EXISTS search_threads_created ON search_threads (created_at)",
@@ -83,19 +96,21 @@ SCHEMA = [
 UPSERT = text(
     f"""
     INSERT INTO search_threads AS t (id, revision, title, excerpt, product, tags, state, flags,
-        score, answer_count, created_at, last_activity_at, document, exact)
+        score, answer_count, created_at, last_activity_at, document, exact, head)
     VALUES (:id, :revision, :title, :excerpt, :product, :tags, :state, :flags, :score,
         :answer_count, :created_at, :last_activity_at,
         setweight(to_tsvector('{CONFIG}', :title), 'A')
         || setweight(to_tsvector('{CONFIG}', :question), 'B')
         || setweight(to_tsvector('{CONFIG}', :rest), 'C'),
-        to_tsvector('{EXACT}', :title || ' ' || :question || ' ' || :rest))
+        to_tsvector('{EXACT}', :title || ' ' || :question || ' ' || :rest),
+        setweight(to_tsvector('{CONFIG}', :title), 'A')
+        || setweight(to_tsvector('{CONFIG}', left(:question, {HEAD_CHARS})), 'B'))
     ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, title = excluded.title,
         excerpt = excluded.excerpt, product = excluded.product, tags = excluded.tags,
         state = excluded.state, flags = excluded.flags, score = excluded.score,
         answer_count = excluded.answer_count, created_at = excluded.created_at,
         last_activity_at = excluded.last_activity_at, document = excluded.document,
-        exact = excluded.exact
+        exact = excluded.exact, head = excluded.head
     WHERE t.revision <= excluded.revision
     """
 )
@@ -251,7 +266,19 @@ class PostgresSearchIndex:
                 count += len(chunk)
                 if progress:
                     progress(len(chunk))
+            conn.execute(
+                text(
+                    "INSERT INTO search_meta VALUES ('format', :f)"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+                ),
+                {"f": FORMAT},
+            )
         return count
+
+    def stored_format(self) -> str | None:
+        self.ensure_schema()
+        with self.engine.connect() as conn:
+            return conn.scalar(text("SELECT value FROM search_meta WHERE key = 'format'"))
 
     def drop_old_generations(self) -> None:
         """Nothing to drop: a rebuild replaces rows in place."""
@@ -358,14 +385,22 @@ class PostgresSearchIndex:
             ),
             params,
         ).all()
-        if request.count_total or rows:
-            total = conn.scalar(text(f"SELECT count(*) FROM search_threads {clause}"), params)
+        exact = True
+        if len(rows) < request.per_page and params["offset"] == 0:
+            total = len(rows)
+        elif request.count_total or rows:
+            total = conn.scalar(
+                text(f"SELECT count(*) FROM (SELECT 1 FROM search_threads {clause} LIMIT :cap) s"),
+                {**params, "cap": COUNT_CAP + 1},
+            )
+            exact = total <= COUNT_CAP
+            total = min(total, COUNT_CAP)
         else:
             total = 0
         hits = [self._hit(row) for row in rows]
         if request.snippets and hits:
             hits = self._highlighted(conn, hits, request.text)
-        return SearchResults(query=request, hits=hits, total=total)
+        return SearchResults(query=request, hits=hits, total=total, total_is_exact=exact)
 
     @staticmethod
     def _hit(row) -> Hit:
