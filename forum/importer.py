@@ -15,7 +15,7 @@ from sqlalchemy import insert, select, update
 from .extensions import db
 from .markup import excerpt, render_markdown, sanitize_html
 from .models import Answer, Comment, Product, Question, Tag, User, question_tags
-from .services.lifecycle import first_answer_at, first_staff_answer_at
+from .services.lifecycle import first_answer_values
 from .thread_changes import touch_thread
 
 # Known sites: product name and where the originals live (for the CC BY-SA attribution).
@@ -331,8 +331,7 @@ def _update_counters_and_accepted(questions, q_prefix, a_prefix, question_ids, a
             .values(
                 answer_count=answer_counts,
                 comment_count=comment_counts,
-                first_answer_at=first_answer_at(Question.id, Question.author_id),
-                first_staff_answer_at=first_staff_answer_at(Question.id),
+                **first_answer_values(),
             )
             .execution_options(synchronize_session=False)
         )

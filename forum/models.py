@@ -165,8 +165,8 @@ DASHBOARD_COLUMNS = (
     "created_at",
     "deleted_at",
     "hidden_at",
-    "first_answer_at",
-    "first_staff_answer_at",
+    "first_answer_seconds",
+    "first_staff_answer_seconds",
     "accepted_answer_id",
     "verified_answer_id",
 )
@@ -246,6 +246,10 @@ class Question(db.Model):
     # the service desk's response times.
     first_answer_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_staff_answer_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The same as whole seconds after the question: what the dashboard's figures read (no
+    # timestamps to parse per thread).
+    first_answer_seconds: Mapped[int | None] = mapped_column()
+    first_staff_answer_seconds: Mapped[int | None] = mapped_column()
     # Bumped by every committed change to the thread (posts, votes, marks, moderation):
     # cached renderings of the thread are keyed by it, so they never outlive a change.
     revision: Mapped[int] = mapped_column(default=0, server_default="0")

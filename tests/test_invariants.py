@@ -36,6 +36,7 @@ from forum.models import (
 from forum.search_sync import check_drift, close_index
 from forum.services import accounts, marks, moderation, posting, reputation, votes
 from forum.services.errors import ServiceError
+from forum.services.lifecycle import settle_threads
 from forum.worker import drain
 
 from .conftest import _empty_tables
@@ -210,6 +211,9 @@ class ThreadLifecycle(RuleBasedStateMachine):
             .where(Question.id == question.id)
             .values(created_at=question.created_at - timedelta(hours=48))
         )
+        # The thread was asked earlier than its answers now say: what follows from the
+        # question's time (its first answer came 48 h later too) is worked out again.
+        settle_threads(db.session, [question.id])
         db.session.commit()
 
     @rule()
@@ -278,6 +282,12 @@ class ThreadLifecycle(RuleBasedStateMachine):
             )
             assert q.first_answer_at == first, q.id
             assert q.first_staff_answer_at == staff, q.id
+            for at, seconds in (
+                (first, q.first_answer_seconds),
+                (staff, q.first_staff_answer_seconds),
+            ):
+                expected = None if at is None else round((at - q.created_at).total_seconds())
+                assert seconds == expected, q.id
 
     @invariant()
     def scores_equal_the_sum_of_votes(self):

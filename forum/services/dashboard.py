@@ -5,7 +5,8 @@ What each figure means (the dashboard's page says the same beside it):
 
 - Threads: questions asked in the period, neither deleted nor hidden.
 - Time to first answer: from the question to its first visible answer by someone other than
-  the asker (`Question.first_answer_at`); to first staff answer likewise for staff's answers.
+  the asker (`Question.first_answer_seconds`, kept beside `first_answer_at`); to first staff
+  answer likewise for staff's answers.
   Median and 90th percentile over the threads that have one; "within the service level" is
   the share of all the period's threads answered within `sla_hours`.
 - Backlog: threads with no answer by anyone but the asker, now, by age.
@@ -290,17 +291,17 @@ def _threads(board: Dashboard) -> None:
     sla = board.sla_hours * 3600
     solving = aliased(Answer)
     solver = aliased(User)
-    first = seconds_between(Question.created_at, Question.first_answer_at)
-    staff_first = seconds_between(Question.created_at, Question.first_staff_answer_at)
+    first = Question.first_answer_seconds
+    staff_first = Question.first_staff_answer_seconds
     solved = func.coalesce(Question.verified_answer_id, Question.accepted_answer_id)
     bucket = _bucket_of(board, Question.created_at)
     rows = db.session.execute(
         select(
             bucket,
             func.count(Question.id),
-            func.count(Question.first_answer_at),
+            func.count(first),
             _count_if(first <= sla),
-            func.count(Question.first_staff_answer_at),
+            func.count(staff_first),
             _count_if(staff_first <= sla),
             func.count(solved),
             _count_if(solver.role.in_(STAFF_ROLES)),
@@ -359,12 +360,12 @@ def _timings(board: Dashboard) -> None:
     """Median and 90th percentile of the times to first answer and to first staff answer
     (one pass over the period's answered threads, from the dashboard's index)."""
     rows = db.session.execute(
-        select(
-            seconds_between(Question.created_at, Question.first_answer_at),
-            seconds_between(Question.created_at, Question.first_staff_answer_at),
-        ).where(
+        select(Question.first_answer_seconds, Question.first_staff_answer_seconds).where(
             _asked_in_scope(board),
-            or_(Question.first_answer_at.is_not(None), Question.first_staff_answer_at.is_not(None)),
+            or_(
+                Question.first_answer_seconds.is_not(None),
+                Question.first_staff_answer_seconds.is_not(None),
+            ),
         )
     ).all()
     board.first_answer = _hours([first for first, _ in rows if first is not None])

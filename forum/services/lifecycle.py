@@ -13,7 +13,8 @@ What always holds for a thread, after every committed transaction:
 5. The list state (unanswered, answered, solved, verified) follows from 1 and 4.
 7. `first_answer_at` is when the earliest answer that is neither deleted nor hidden, by someone
    other than the asker, was posted; `first_staff_answer_at` likewise for answers by staff
-   (empty when there is none): the service desk's response times.
+   (empty when there is none); `first_answer_seconds` and `first_staff_answer_seconds` are the
+   same as whole seconds after the question: the service desk's response times.
 6. Every open or claimed flag's condition still holds: "unanswered" while no visible answer by
    someone other than the asker; "negative" and "needs staff" while staff have not replied, in
    public or in private, since the flag last had new evidence; no flag stays open on a deleted
@@ -99,6 +100,25 @@ def first_staff_answer_at(question_id):
     )
 
 
+def first_answer_values() -> dict:
+    """The first-answer columns of invariant 7, as SQL for an UPDATE of questions."""
+    from sqlalchemy import Integer, cast
+
+    from ..sql import seconds_between
+
+    def whole_seconds(at):
+        return cast(func.round(seconds_between(Question.created_at, at)), Integer)
+
+    first = first_answer_at(Question.id, Question.author_id)
+    staff = first_staff_answer_at(Question.id)
+    return {
+        "first_answer_at": first,
+        "first_staff_answer_at": staff,
+        "first_answer_seconds": whole_seconds(first),
+        "first_staff_answer_seconds": whole_seconds(staff),
+    }
+
+
 def answered_by_others(question: Question):
     """A visible answer by someone other than the asker: what ends "unanswered"."""
     return exists().where(
@@ -144,8 +164,7 @@ def settle_threads(session: Session, ids: list[int]) -> None:
         .values(
             answer_count=visible_answer_count(Question.id),
             comment_count=visible_comment_count(Question.id),
-            first_answer_at=first_answer_at(Question.id, Question.author_id),
-            first_staff_answer_at=first_staff_answer_at(Question.id),
+            **first_answer_values(),
         )
         .execution_options(synchronize_session=False)
     )
