@@ -55,6 +55,9 @@ HEAD_CHARS = 600
 # Counting every match of a common word costs more than finding the best twenty: past this
 # many, the total is given as "more than".
 COUNT_CAP = 1000
+# Threads ranked per search, at most, of those matching in the title or the question's start
+# (and as many again of the rest): enough that a common word's best threads are among them.
+CANDIDATES = 2000
 FORMAT = "2"  # changes when rows must be written again: `flask search reindex`
 
 TEXT_CONFIGS = [
@@ -85,6 +88,7 @@ SCHEMA = [
     # Tables made by an earlier format gain the ranking vector (empty until a reindex).
     "ALTER TABLE search_threads ADD COLUMN IF NOT EXISTS head tsvector NOT NULL DEFAULT ''",
     "CREATE TABLE IF NOT EXISTS search_meta (key text PRIMARY KEY, value text NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS search_threads_head ON search_threads USING gin (head)",
     "CREATE INDEX IF NOT EXISTS search_threads_document ON search_threads USING gin (document)",
     "CREATE INDEX IF NOT EXISTS search_threads_product ON search_threads (product, created_at)",
     "CREATE INDEX IF NOT EXISTS search_threads_created ON search_threads (created_at)",
@@ -378,13 +382,27 @@ class PostgresSearchIndex:
             order = "rank DESC, id DESC"
         params["limit"] = request.per_page
         params["offset"] = (max(1, request.page) - 1) * request.per_page
+        source = "search_threads"
+        if request.text and order.startswith("rank"):
+            # Rank at most CANDIDATES threads that match in their title or question's start
+            # (where the rank comes from), then as many that match elsewhere: a common word
+            # would otherwise have every one of its thousands of threads ranked.
+            head_clause = clause.replace("document @@", "head @@")
+            params["candidates"] = CANDIDATES
+            source = (
+                f"search_threads WHERE id IN ("
+                f"(SELECT id FROM search_threads {head_clause} LIMIT :candidates) UNION ALL "
+                f"(SELECT id FROM search_threads {clause} LIMIT :candidates))"
+            )
+            clause = ""
         rows = conn.execute(
             text(
-                f"SELECT {COLUMNS}, {rank} AS rank FROM search_threads {clause}"
+                f"SELECT {COLUMNS}, {rank} AS rank FROM {source} {clause}"
                 f" ORDER BY {order} LIMIT :limit OFFSET :offset"
             ),
             params,
         ).all()
+        clause = ("WHERE " + " AND ".join(where)) if where else ""
         exact = True
         if len(rows) < request.per_page and params["offset"] == 0:
             total = len(rows)
