@@ -8,15 +8,14 @@ import multiprocessing
 import os
 
 bind = os.environ.get("FORUM_BIND", "127.0.0.1:8000")
-# One process per core, each with a few threads (gthread): a connection waits in the worker's
-# poller until it has sent something, so idle keep-alive connections and clients that
-# connect and say nothing hold no thread, where each would hold a whole sync worker (three
-# idle connections used to stop the site). A client that trickles its request in slowly still
-# holds one thread for up to `timeout`: for the open internet put nginx in front, which reads
-# whole requests before passing them on (README: "Running on several hosts").
+# Sync workers: the app is CPU-bound Python, one worker per core keeps latency predictable,
+# and each process's search handle (a Whoosh searcher) serves one request at a time, which
+# it must: read from several threads at once it returns garbage. A sync worker is held by a
+# client for as long as that client takes to send its request, so never expose gunicorn
+# itself: nginx in front (deploy/nginx-site.conf) reads every request whole first, and idle or
+# trickling clients then cost nginx a connection, not the site a worker (tests/test_serving.py).
 workers = int(os.environ.get("FORUM_WORKERS", multiprocessing.cpu_count()))
-worker_class = "gthread"
-threads = int(os.environ.get("FORUM_THREADS", "8"))
+worker_class = "sync"
 # Loading the app in each worker (not the master) gives each its own database connections
 # and search-index handle; nothing open is shared across fork.
 preload_app = False

@@ -674,7 +674,7 @@ def main() -> None:
         "corpus": (f"{corpus.threads:,} threads, {corpus.answers:,} answers, "
                    f"{corpus.comments:,} comments (SQLite)"),
         "load": (f"wrk -t1 -c{args.connections} -d{args.seconds}s per page, gunicorn "
-                 f"{len(memory)} workers of 8 threads, {platform.machine()} with "
+                 f"{len(memory)} sync workers, {platform.machine()} with "
                  f"{__import__('os').cpu_count()} cores, Python {platform.python_version()}"),
     }
     section = render(figures, pages, sql, context)

@@ -14,14 +14,16 @@ from forum.services import moderation, posting, votes
 from search import SearchQuery
 from search.semantic import available
 
+from .conftest import SEARCH_BACKENDS
 from .factories import done
 
 pytestmark = pytest.mark.skipif(not available(), reason="the embedding model is not installed")
 
 
-@pytest.fixture
-def app_config(app_config):
-    return {**app_config, "EMBEDDINGS": True}
+@pytest.fixture(params=SEARCH_BACKENDS)
+def app_config(request, app_config):
+    """Meaning blends with the words of either search backend the database allows."""
+    return {**app_config, "EMBEDDINGS": True, "SEARCH_BACKEND": request.param}
 
 
 def stored(question_id: int) -> ThreadEmbedding | None:
