@@ -80,6 +80,9 @@ def _tune_sqlite(engine) -> None:
         cursor = connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=15000")
+        # 16 MB of page cache per connection (SQLite's default is 2 MB): an index the
+        # dashboard reads whole, or a page's worth of rows, stays in it between requests.
+        cursor.execute("PRAGMA cache_size=-16000")
         cursor.close()
 
 

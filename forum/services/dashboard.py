@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.orm import aliased
 
 from ..extensions import cache, db
@@ -358,18 +358,15 @@ def _empty_buckets(board: Dashboard) -> list[Bucket]:
 
 def _timings(board: Dashboard) -> None:
     """Median and 90th percentile of the times to first answer and to first staff answer
-    (one pass over the period's answered threads, from the dashboard's index)."""
-    rows = db.session.execute(
-        select(Question.first_answer_seconds, Question.first_staff_answer_seconds).where(
-            _asked_in_scope(board),
-            or_(
-                Question.first_answer_seconds.is_not(None),
-                Question.first_staff_answer_seconds.is_not(None),
-            ),
+    (whole seconds, read from the dashboard's index; plain values, no row objects)."""
+
+    def seconds(column) -> list[int]:
+        return list(
+            db.session.scalars(select(column).where(_asked_in_scope(board), column.is_not(None)))
         )
-    ).all()
-    board.first_answer = _hours([first for first, _ in rows if first is not None])
-    board.first_staff_answer = _hours([staff for _, staff in rows if staff is not None])
+
+    board.first_answer = _hours(seconds(Question.first_answer_seconds))
+    board.first_staff_answer = _hours(seconds(Question.first_staff_answer_seconds))
     board.first_answer.within_sla = board.share(sum(b.answered_in_sla for b in board.buckets))
     board.first_staff_answer.within_sla = board.share(sum(b.staff_in_sla for b in board.buckets))
 
@@ -441,9 +438,17 @@ def _moderation(board: Dashboard) -> None:
                 and_(model.hidden_at >= board.scope.since, model.hidden_at < board.scope.until)
             ),
         ).where(model.hidden_at.is_not(None), model.deleted_at.is_(None))
-        if model is not Question:
-            hidden = hidden.join(Question, Question.id == model.question_id)
-        now_count, in_period = db.session.execute(_in_product(board, hidden)).one()
+        if board.scope.product_id is not None:
+            # From the few hidden posts to their thread's product (never from the product's
+            # many threads to their posts).
+            thread = aliased(Question)
+            hidden = hidden.where(
+                exists().where(
+                    thread.id == (model.id if model is Question else model.question_id),
+                    thread.product_id == board.scope.product_id,
+                )
+            )
+        now_count, in_period = db.session.execute(hidden).one()
         board.hidden_now += int(now_count)
         board.hidden_in_period += int(in_period or 0)
 
