@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 BATCH = 200
 MAX_ATTEMPTS = 8  # then the row waits for a person (`flask worker status` lists it)
 KEEP_PROCESSED = timedelta(days=7)
+SCHEDULER_SECONDS = 15.0  # how often the scheduler thread looks for due periodic jobs
 SCORED = {"question_posted", "answer_posted", "comment_posted", "post_edited"}
 POSTS = {"question": Question, "answer": Answer, "comment": Comment}
 
@@ -293,10 +294,49 @@ def run(
     app = current_app._get_current_object()
     lane = NotificationLane(app, poll, process=lane_process)
     lane.start()
+    clock = SchedulerThread(app)
+    clock.start()
     try:
         _outbox_lane(poll, should_stop, exit_with_parent, lane.keep_alive)
     finally:
+        clock.stop()
         lane.stop()
+
+
+class SchedulerThread:
+    """The periodic jobs (`forum.scheduler`) in a thread of their own: a long one (the drift
+    check reads every thread's revision) never holds up indexing. It looks for due jobs every
+    SCHEDULER_SECONDS; claiming one that is not due changes nothing."""
+
+    def __init__(self, app):
+        self.app = app
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        pause = SCHEDULER_SECONDS
+        while not self._stop.is_set():
+            with self.app.app_context():
+                try:
+                    timed_jobs()
+                    pause = SCHEDULER_SECONDS
+                except DBAPIError as error:
+                    db.session.rollback()
+                    log.warning("Database unavailable for the periodic jobs (%s)", error)
+                    pause = min(pause * 2, 60.0)
+                except Exception:
+                    db.session.rollback()
+                    log.exception("The periodic jobs failed; trying again")
+                finally:
+                    db.session.remove()
+            self._stop.wait(pause)
 
 
 class NotificationLane:
@@ -382,7 +422,6 @@ def _outbox_lane(
 ) -> None:
     parent = os.getppid()
     pause = poll
-    last_timed = 0.0
     while not should_stop():
         if exit_with_parent and os.getppid() != parent:
             log.info("The process that started the worker is gone; stopping.")
@@ -392,9 +431,6 @@ def _outbox_lane(
             claimed = process_batch()
             _carry_on(send_mail)
             _carry_on(lambda: embed_some(EMBED_SLICE))
-            if time.monotonic() - last_timed > 60:
-                _carry_on(timed_jobs)
-                last_timed = time.monotonic()
         except DBAPIError as error:
             db.session.rollback()
             log.warning("Database unavailable (%s); retrying in %.1f s", error, pause)

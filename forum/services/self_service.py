@@ -43,22 +43,23 @@ def visitor_id(create: bool = True) -> str | None:
     return visitor
 
 
-def record(kind: str, product_id: int | None = None) -> None:
+def record(kind: str, product_id: int | None = None) -> bool:
     """Note one step of this visitor's (once per visitor, day, kind and product: typing a
-    title asks for similar questions many times). Part of the caller's transaction."""
+    title asks for similar questions many times). Part of the caller's transaction; says
+    whether anything was added."""
     if BOTS.search(request.user_agent.string or ""):
-        return
+        return False
     if current_app.config["SESSION_COOKIE_NAME"] not in request.cookies:
         # Every page gives a browser its session cookie; a client that never sends it back
         # (scripts, most crawlers, load tests) is not a visitor looking for an answer.
-        return
+        return False
     if kind == ASKED and not current_user.is_authenticated:
-        return
+        return False
     now = utcnow()
     seen_key = f"{now.date().isoformat()}|{kind}|{product_id or 0}"
     seen = [k for k in session.get("looked", []) if k.startswith(now.date().isoformat())]
     if kind != ASKED and seen_key in seen:
-        return
+        return False
     db.session.add(
         SelfServiceEvent(
             visitor=visitor_id(), kind=kind, product_id=product_id, day=now.date(), created_at=now
@@ -66,6 +67,7 @@ def record(kind: str, product_id: int | None = None) -> None:
     )
     if kind != ASKED:
         session["looked"] = [*seen, seen_key][-20:]
+    return True
 
 
 @dataclass

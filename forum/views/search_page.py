@@ -70,5 +70,5 @@ def similar():
 def _record_look(kind: str, product_slug_or_none: str | None) -> None:
     """Self-service: this visitor looked for an answer (committed at once: a read page)."""
     product_id = threads.product_id_of(product_slug_or_none) if product_slug_or_none else None
-    self_service.record(kind, product_id)
-    db.session.commit()
+    if self_service.record(kind, product_id):
+        db.session.commit()
