@@ -26,6 +26,7 @@ the batch runs again, which the revision check makes harmless.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import os
@@ -232,11 +233,18 @@ def timed_jobs(now=None) -> dict[str, object]:
     worker (`forum.scheduler`: once per period across every host), and this process's own
     look for threads that lack an embedding. Commits."""
     from . import scheduler
-    from .embeddings import missing_recent
 
     results = scheduler.run_due(now)
-    _to_embed.update(missing_recent())
+    queue_missing_embeddings()
     return results
+
+
+def queue_missing_embeddings() -> None:
+    """Queue recently active threads that lack an embedding (a worker killed before making
+    one), in this process: the outbox lane makes them a few at a time."""
+    from .embeddings import missing_recent
+
+    _to_embed.update(missing_recent())
 
 
 def send_mail() -> int:
@@ -294,49 +302,99 @@ def run(
     app = current_app._get_current_object()
     lane = NotificationLane(app, poll, process=lane_process)
     lane.start()
-    clock = SchedulerThread(app)
+    clock = SchedulerLane(app, process=lane_process)
     clock.start()
+
+    def between_batches() -> None:
+        lane.keep_alive()
+        clock.keep_alive()
+
     try:
-        _outbox_lane(poll, should_stop, exit_with_parent, lane.keep_alive)
+        _outbox_lane(poll, should_stop, exit_with_parent, between_batches)
     finally:
         clock.stop()
         lane.stop()
 
 
-class SchedulerThread:
-    """The periodic jobs (`forum.scheduler`) in a thread of their own: a long one (the drift
-    check reads every thread's revision) never holds up indexing. It looks for due jobs every
+class SchedulerLane:
+    """The periodic jobs (`forum.scheduler`) beside the outbox lane, so a long one (the scan
+    reads every unanswered thread, the drift check every thread's revision) never holds up
+    indexing: a thread of this process, or (`flask worker`) a child process of its own that
+    dies with the worker and is started again if it dies alone. It looks for due jobs every
     SCHEDULER_SECONDS; claiming one that is not due changes nothing."""
 
-    def __init__(self, app):
-        self.app = app
+    def __init__(self, app, process: bool):
+        self.app, self.process = app, process
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
+        self._runner: threading.Thread | multiprocessing.process.BaseProcess | None = None
 
     def start(self) -> None:
-        self._thread.start()
+        if self.process:
+            context = multiprocessing.get_context("fork")
+            self._runner = context.Process(
+                target=_scheduler_process, args=(self.app,), name="scheduler"
+            )
+        else:
+            self._runner = threading.Thread(
+                target=_scheduler_lane, args=(self.app, self._stop), name="scheduler", daemon=True
+            )
+        self._runner.start()
+
+    def keep_alive(self) -> None:
+        if self._runner is not None and not self._runner.is_alive() and not self._stop.is_set():
+            log.warning("The scheduler stopped; starting it again.")
+            self.start()
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=30)
+        if isinstance(self._runner, threading.Thread):
+            self._runner.join(timeout=30)
+        elif self._runner is not None:
+            self._runner.terminate()
+            self._runner.join(timeout=10)
 
-    def _loop(self) -> None:
-        pause = SCHEDULER_SECONDS
-        while not self._stop.is_set():
-            with self.app.app_context():
-                try:
-                    timed_jobs()
-                    pause = SCHEDULER_SECONDS
-                except DBAPIError as error:
-                    db.session.rollback()
-                    log.warning("Database unavailable for the periodic jobs (%s)", error)
-                    pause = min(pause * 2, 60.0)
-                except Exception:
-                    db.session.rollback()
-                    log.exception("The periodic jobs failed; trying again")
-                finally:
-                    db.session.remove()
-            self._stop.wait(pause)
+
+def name_process(name: str) -> None:
+    """Give this process a name of its own (what `ps` and psutil show, Linux)."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(15, name.encode()[:15])  # PR_SET_NAME
+    except OSError:
+        pass
+
+
+def _scheduler_process(app) -> None:
+    """The scheduler's child process (forked): it dies with its parent, and opens its own
+    database connections and search index handle."""
+    die_with_parent()
+    name_process("forum-scheduler")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with app.app_context():
+        db.engine.dispose(close=False)
+    app.extensions.pop("search_index", None)  # the parent's open searcher stays the parent's
+    _scheduler_lane(app, stop)
+
+
+def _scheduler_lane(app, stop: threading.Event) -> None:
+    from . import scheduler
+
+    pause = SCHEDULER_SECONDS
+    while not stop.is_set():
+        with app.app_context():
+            try:
+                scheduler.run_due()
+                pause = SCHEDULER_SECONDS
+            except DBAPIError as error:
+                db.session.rollback()
+                log.warning("Database unavailable for the periodic jobs (%s)", error)
+                pause = min(pause * 2, 60.0)
+            except Exception:
+                db.session.rollback()
+                log.exception("The periodic jobs failed; trying again")
+            finally:
+                db.session.remove()
+        stop.wait(pause)
 
 
 class NotificationLane:
@@ -380,6 +438,7 @@ def _notification_process(app, poll: float) -> None:
     """The notification lane's child process (forked): it dies with its parent, and leaves
     the parent's database connections alone."""
     die_with_parent()
+    name_process("forum-notify")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the worker, which stops us
@@ -422,6 +481,7 @@ def _outbox_lane(
 ) -> None:
     parent = os.getppid()
     pause = poll
+    last_embed_check = 0.0
     while not should_stop():
         if exit_with_parent and os.getppid() != parent:
             log.info("The process that started the worker is gone; stopping.")
@@ -431,6 +491,9 @@ def _outbox_lane(
             claimed = process_batch()
             _carry_on(send_mail)
             _carry_on(lambda: embed_some(EMBED_SLICE))
+            if time.monotonic() - last_embed_check > 60:
+                _carry_on(queue_missing_embeddings)
+                last_embed_check = time.monotonic()
         except DBAPIError as error:
             db.session.rollback()
             log.warning("Database unavailable (%s); retrying in %.1f s", error, pause)
