@@ -302,7 +302,7 @@ def run(
     app = current_app._get_current_object()
     lane = NotificationLane(app, poll, process=lane_process)
     lane.start()
-    clock = SchedulerLane(app, process=lane_process)
+    clock = SchedulerLane(app)
     clock.start()
 
     def between_batches() -> None:
@@ -317,27 +317,21 @@ def run(
 
 
 class SchedulerLane:
-    """The periodic jobs (`forum.scheduler`) beside the outbox lane, so a long one (the scan
-    reads every unanswered thread, the drift check every thread's revision) never holds up
-    indexing: a thread of this process, or (`flask worker`) a child process of its own that
-    dies with the worker and is started again if it dies alone. It looks for due jobs every
-    SCHEDULER_SECONDS; claiming one that is not due changes nothing."""
+    """The periodic jobs (`forum.scheduler`) in a thread beside the outbox lane, so a long one
+    (the scan reads every unanswered thread, the drift check every thread's revision) never
+    holds up indexing; started again if it dies. It looks for due jobs every
+    SCHEDULER_SECONDS; claiming one that is not due changes nothing. (As a child process of
+    its own, the bench found answers findable later, not sooner.)"""
 
-    def __init__(self, app, process: bool):
-        self.app, self.process = app, process
+    def __init__(self, app):
+        self.app = app
         self._stop = threading.Event()
-        self._runner: threading.Thread | multiprocessing.process.BaseProcess | None = None
+        self._runner: threading.Thread | None = None
 
     def start(self) -> None:
-        if self.process:
-            context = multiprocessing.get_context("fork")
-            self._runner = context.Process(
-                target=_scheduler_process, args=(self.app,), name="scheduler"
-            )
-        else:
-            self._runner = threading.Thread(
-                target=_scheduler_lane, args=(self.app, self._stop), name="scheduler", daemon=True
-            )
+        self._runner = threading.Thread(
+            target=_scheduler_lane, args=(self.app, self._stop), name="scheduler", daemon=True
+        )
         self._runner.start()
 
     def keep_alive(self) -> None:
@@ -347,11 +341,8 @@ class SchedulerLane:
 
     def stop(self) -> None:
         self._stop.set()
-        if isinstance(self._runner, threading.Thread):
+        if self._runner is not None:
             self._runner.join(timeout=30)
-        elif self._runner is not None:
-            self._runner.terminate()
-            self._runner.join(timeout=10)
 
 
 def name_process(name: str) -> None:
@@ -360,20 +351,6 @@ def name_process(name: str) -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(15, name.encode()[:15])  # PR_SET_NAME
     except OSError:
         pass
-
-
-def _scheduler_process(app) -> None:
-    """The scheduler's child process (forked): it dies with its parent, and opens its own
-    database connections and search index handle."""
-    die_with_parent()
-    name_process("forum-scheduler")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    with app.app_context():
-        db.engine.dispose(close=False)
-    app.extensions.pop("search_index", None)  # the parent's open searcher stays the parent's
-    _scheduler_lane(app, stop)
 
 
 def _scheduler_lane(app, stop: threading.Event) -> None:

@@ -118,4 +118,3 @@ def test_two_sends_at_once_make_one_post(app, make):
 def csrf_token_from(session, url: str) -> str:
     page = session.get(url).text
     return re.search(r'name="csrf[_-]token"[^>]*(?:value|content)="([^"]+)"', page).group(1)
-

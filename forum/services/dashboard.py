@@ -247,6 +247,16 @@ def _in_product(board: Dashboard, query, product_column=Question.product_id):
     return query
 
 
+def _of_product(board: Dashboard, query, thread_column):
+    """Rows (flags, reports) of the product's threads; all of them for all products, without
+    reading a thread's row for each."""
+    if board.scope.product_id is None:
+        return query
+    return query.join(Question, Question.id == thread_column).where(
+        Question.product_id == board.scope.product_id
+    )
+
+
 def _asked_in_scope(board: Dashboard):
     """The period's threads: asked in it, neither deleted nor hidden, in the product."""
     conditions = [
@@ -405,32 +415,27 @@ def _moderation(board: Dashboard) -> None:
     age = _age_case(Flag.created_at, FLAG_AGES, now)
     query = (
         select(Flag.kind, age, func.count(Flag.id))
-        .join(Question, Question.id == Flag.question_id)
         .where(Flag.status.in_(ACTIVE_FLAG_STATUSES))
         .group_by(Flag.kind, age)
     )
     open_counts: dict[str, dict[str, int]] = {}
-    for kind, label, count in db.session.execute(_in_product(board, query)):
+    for kind, label, count in db.session.execute(_of_product(board, query, Flag.question_id)):
         open_counts.setdefault(kind, {})[label] = int(count)
     board.open_flags = [
         (kind.value, [open_counts.get(kind.value, {}).get(label, 0) for label, _, _ in FLAG_AGES])
         for kind in FlagKind
     ]
-    closed = (
-        select(Flag.kind, seconds_between(Flag.created_at, Flag.closed_at))
-        .join(Question, Question.id == Flag.question_id)
-        .where(Flag.closed_at >= board.scope.since, Flag.closed_at < board.scope.until)
+    closed = select(Flag.kind, seconds_between(Flag.created_at, Flag.closed_at)).where(
+        Flag.closed_at >= board.scope.since, Flag.closed_at < board.scope.until
     )
     times: dict[str, list[float]] = {}
-    for kind, seconds in db.session.execute(_in_product(board, closed)):
+    for kind, seconds in db.session.execute(_of_product(board, closed, Flag.question_id)):
         times.setdefault(kind, []).append(seconds)
     board.flag_times = [(kind.value, _hours(times.get(kind.value, []))) for kind in FlagKind]
-    reports = (
-        select(func.count(Report.id))
-        .join(Question, Question.id == Report.question_id)
-        .where(Report.created_at >= board.scope.since, Report.created_at < board.scope.until)
+    reports = select(func.count(Report.id)).where(
+        Report.created_at >= board.scope.since, Report.created_at < board.scope.until
     )
-    board.reports = db.session.scalar(_in_product(board, reports))
+    board.reports = db.session.scalar(_of_product(board, reports, Report.question_id))
     for model in (Question, Answer, Comment):
         hidden = select(
             func.count(model.id),
@@ -457,18 +462,14 @@ def _sentiment(board: Dashboard) -> None:
     """How fast staff replied to threads flagged negative: from the flag to the staff reply
     that closed it, by the bucket the flag was raised in."""
     bucket = _bucket_of(board, Flag.created_at)
-    query = (
-        select(bucket, seconds_between(Flag.created_at, Flag.closed_at))
-        .join(Question, Question.id == Flag.question_id)
-        .where(
-            Flag.kind == FlagKind.NEGATIVE,
-            Flag.note == STAFF_REPLIED,
-            Flag.created_at >= board.scope.since,
-            Flag.created_at < board.scope.until,
-        )
+    query = select(bucket, seconds_between(Flag.created_at, Flag.closed_at)).where(
+        Flag.kind == FlagKind.NEGATIVE,
+        Flag.note == STAFF_REPLIED,
+        Flag.created_at >= board.scope.since,
+        Flag.created_at < board.scope.until,
     )
     by_bucket: dict[int, list[float]] = {}
-    for index, seconds in db.session.execute(_in_product(board, query)):
+    for index, seconds in db.session.execute(_of_product(board, query, Flag.question_id)):
         by_bucket.setdefault(int(index), []).append(seconds)
     for index, values in by_bucket.items():
         if 0 <= index < len(board.buckets):
