@@ -164,10 +164,6 @@ class Bucket:
     looks: int = 0
     deflected: int = 0
 
-    @staticmethod
-    def share(part: int, whole: int) -> float | None:
-        return part / whole if whole else None
-
 
 @dataclass
 class Dashboard:
