@@ -118,6 +118,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     from . import permissions
+    from .page_pieces import pressed
     from .services.posting_keys import new_key
     from .templating import register
 
@@ -130,6 +131,7 @@ def _register_template_helpers(app: Flask) -> None:
         can_moderate=permissions.can_moderate,
         reputation_needed=permissions.reputation_needed,
         posting_key=new_key,
+        pressed=pressed,
     )
     register(app)
 

@@ -8,6 +8,7 @@ from forum.extensions import cache
 from forum.models import Question, Role
 from forum.services import marks, moderation, posting, votes
 
+from .conftest import AuthActions
 from .factories import done
 from .test_performance_counts import build_thread, statements_for
 
@@ -101,11 +102,94 @@ def test_revision_moves_on_every_commit_that_touches_the_thread(make, app):
     assert db.session.get(Question, question.id).revision == after_answer
 
 
-def test_signed_in_readers_are_never_served_the_cache(client, auth, make, count_queries):
-    question = build_thread(make, answers=2, comments_per_post=1)
-    user = make.user()
-    auth.login(user.email)
-    url = f"/questions/{question.id}"
-    first = statements_for(client, count_queries, url)
-    assert statements_for(client, count_queries, url) == first
-    assert "Your answer" in page(client, question) and 'name="body"' in page(client, question)
+def signed_in_page(app, user, question) -> str:
+    """The thread as this person sees it, signed in on a client of their own."""
+    client = app.test_client()
+    email = user if isinstance(user, str) else user.email
+    assert AuthActions(client).login(email).status_code == 302
+    response = client.get(f"/questions/{question if isinstance(question, int) else question.id}")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_signed_in_readers_share_one_rendering_with_their_own_votes(app, make, count_queries):
+    question = build_thread(make, answers=3, comments_per_post=1)
+    answers = sorted(question.answers, key=lambda a: a.id)
+    up_voter, down_voter, quiet = make.user(), make.user(), make.user()
+    done(votes.cast_vote(up_voter, answers[0], "up"))
+    done(votes.cast_vote(down_voter, answers[1], "down"))
+    done(votes.cast_vote(down_voter, question, "up"))
+
+    def pressed(html: str, post_id: str) -> tuple[str, str]:
+        box = html[html.index(f'id="{post_id}"') :]
+        up = re.search(r'class="vote up" aria-pressed="(\w+)"', box).group(1)
+        down = re.search(r'class="vote down" aria-pressed="(\w+)"', box).group(1)
+        return up, down
+
+    first_answer, second_answer = f"answer-{answers[0].id}", f"answer-{answers[1].id}"
+    thread, second_email, third_email = question.id, down_voter.email, quiet.email
+    first = signed_in_page(app, up_voter, thread)
+    with count_queries() as counter:
+        second = signed_in_page(app, second_email, thread)
+    third = signed_in_page(app, third_email, thread)
+
+    assert pressed(first, first_answer) == ("true", "false")
+    assert pressed(first, second_answer) == ("false", "false")
+    assert pressed(second, first_answer) == ("false", "false")
+    assert pressed(second, second_answer) == ("false", "true")
+    assert pressed(second, "question") == ("true", "false")
+    assert 'aria-pressed="true"' not in third
+    # The second reader's thread came from the first one's rendering: no answers were read.
+    assert not any("FROM answers" in s and "body_html" in s for s in counter.statements)
+    # Each reader's own token in every form, and a posting key of its own in each form.
+    for html in (first, second, third):
+        in_head = CSRF_IN_HEAD.search(html).group(1)
+        assert set(CSRF_IN_FORMS.findall(html)) == {in_head}
+        keys = re.findall(r'name="posting_key" value="([^"]+)"', html)
+        assert len(keys) == len(set(keys)) >= 5  # the answer form and each comment form
+    assert CSRF_IN_HEAD.search(first).group(1) != CSRF_IN_HEAD.search(second).group(1)
+    assert "hole-" not in first + second + third
+
+
+def test_a_vote_shows_at_once_for_its_voter(app, make):
+    question = build_thread(make, answers=1, comments_per_post=0)
+    answer = question.answers[0]
+    reader = make.user()
+    assert 'aria-pressed="true"' not in signed_in_page(app, reader, question)
+    done(votes.cast_vote(reader, answer, "up"))
+    html = signed_in_page(app, reader, question)
+    assert 'class="vote up" aria-pressed="true"' in html
+    done(votes.cast_vote(reader, answer, "up"))  # the same arrow again takes the vote back
+    assert 'aria-pressed="true"' not in signed_in_page(app, reader, question)
+
+
+def test_authors_asker_and_staff_get_their_own_controls(app, make):
+    question = build_thread(make, answers=2, comments_per_post=0)
+    mine = question.answers[0]
+    author, stranger, staff = mine.author, make.user(), make.user(Role.STAFF)
+    edit_link = f'href="/answers/{mine.id}/edit"'
+    # A stranger's rendering is shared; it must not leak into the others' pages, nor theirs
+    # into it.
+    stranger_page = signed_in_page(app, stranger, question)
+    assert "/edit" not in stranger_page and "Accept this answer" not in stranger_page
+    assert edit_link in signed_in_page(app, author, question)
+    assert "Accept this answer" in signed_in_page(app, question.author, question)
+    assert "Verify as the official answer" in signed_in_page(app, staff, question)
+    assert signed_in_page(app, make.user(), question).count("/edit") == 0
+    # A comment is enough to count as writing in the thread: its edit link shows.
+    commenter = make.user()
+    comment = done(posting.post_comment(commenter, question.id, "Which model is it?"))
+    assert f'href="/comments/{comment.id}/edit"' in signed_in_page(app, commenter, question)
+
+
+def test_the_comment_hint_names_each_readers_own_reputation(app, make):
+    app.config["REPUTATION_TO_COMMENT"] = 50
+    question = build_thread(make, answers=1, comments_per_post=0)
+    newcomer, regular = make.user(), make.user()
+    newcomer.reputation, regular.reputation = 3, 80
+    done(None)
+    newcomer_page = signed_in_page(app, newcomer, question)
+    assert "needs 50 reputation (you have 3)" in newcomer_page
+    assert "Add a comment" not in newcomer_page
+    regular_page = signed_in_page(app, regular, question)
+    assert "Add a comment" in regular_page and "needs 50" not in regular_page

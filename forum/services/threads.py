@@ -6,13 +6,23 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from ..extensions import cache, db
 from ..markup import excerpt
-from ..models import Answer, Comment, PrivateMessage, Product, Question, Tag, User, question_tags
-from ..permissions import can_see_deleted, can_see_hidden
+from ..models import (
+    Answer,
+    Comment,
+    PrivateMessage,
+    Product,
+    Question,
+    Tag,
+    User,
+    Vote,
+    question_tags,
+)
+from ..permissions import can_see_deleted, can_see_hidden, reputation_needed
 from .errors import NotFound
 from .moderation import can_read_private
 from .votes import votes_by
@@ -162,11 +172,65 @@ def thread_header(viewer: User | None, question_id: int) -> Question:
         select(Question)
         .where(Question.id == question_id)
         .options(
-            load_only(Question.title, Question.revision, Question.deleted_at, Question.hidden_at)
+            load_only(
+                Question.title,
+                Question.revision,
+                Question.deleted_at,
+                Question.hidden_at,
+                Question.author_id,
+            )
         )
     )
     _require_visible(viewer, question)
     return question
+
+
+def reader_class(viewer: User, question: Question) -> str | None:
+    """The name of the rendering that this signed-in reader shares with others, or None when
+    the page must be made for them alone.
+
+    A customer who neither asked the question nor wrote in the thread sees what every such
+    customer sees, but for their own votes, CSRF token and posting keys (holes filled per
+    request, `page_pieces`) and, when they lack the reputation to comment, the hint that
+    says how much they have. Staff, the asker and the thread's authors see their own
+    controls (edit, accept, verify, thank), so their pages are made per request."""
+    if viewer.is_staff or viewer.id == question.author_id or _wrote_in(viewer, question.id):
+        return None
+    lacking = reputation_needed(viewer, "comment")
+    return "reader" if lacking is None else f"reader-{lacking}-{viewer.reputation}"
+
+
+def _wrote_in(viewer: User, question_id: int) -> bool:
+    """Whether this person wrote an answer or comment in the thread (live or not), in one
+    query."""
+    return bool(
+        db.session.scalar(
+            select(
+                or_(
+                    exists().where(
+                        Answer.question_id == question_id, Answer.author_id == viewer.id
+                    ),
+                    exists().where(
+                        Comment.question_id == question_id, Comment.author_id == viewer.id
+                    ),
+                )
+            )
+        )
+    )
+
+
+def votes_in_thread(viewer: User, question_id: int) -> dict[str, int]:
+    """The reader's votes on the question and its answers, keyed "q<id>" / "a<id>", in one
+    query that needs no list of the answers."""
+    rows = db.session.execute(
+        select(Vote.question_id, Vote.answer_id, Vote.value)
+        .outerjoin(Answer, Answer.id == Vote.answer_id)
+        .where(
+            Vote.user_id == viewer.id,
+            or_(Vote.question_id == question_id, Answer.question_id == question_id),
+        )
+    )
+    return {(f"q{q}" if q is not None else f"a{a}"): value for q, a, value in rows}
 
 
 def _require_visible(viewer: User | None, question: Question | None) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-
 from flask import (
     Blueprint,
     abort,
@@ -23,9 +21,11 @@ from ..extensions import cache, db, limiter
 from ..forms import AnswerForm, CommentForm, EditQuestionForm, QuestionForm
 from ..markup import render_markdown
 from ..models import Answer, Comment, Question
+from ..page_pieces import Holes, VoteHoles, fill, vote_state
 from ..services import badges, posting, reputation, self_service, threads, watching
 from ..services.errors import InvalidInput
 from ..services.history import versions_of
+from ..services.posting_keys import new_key as new_posting_key
 from ..templating import slugify
 from .helpers import (
     already_posted,
@@ -164,33 +164,64 @@ def ask():
 @bp.route("/questions/<id:question_id>")
 @bp.route("/questions/<id:question_id>/<slug>")
 def show(question_id: int, slug: str | None = None):
-    if current_user.is_authenticated or not current_app.config["THREAD_CACHE_SECONDS"]:
+    if not current_app.config["THREAD_CACHE_SECONDS"]:
         return render_thread(question_id)
-    return _render_cached_thread(question_id)
-
-
-def _render_cached_thread(question_id: int):
-    """The thread as every anonymous reader sees it, rendered once per revision of the thread:
-    most readers come from search, and the page then costs one small query.
-
-    The cache keeps the page as pieces around the holes where each reader's CSRF token goes.
-    The holes are found by a random marker made for that one rendering, which no author can
-    have written, so a post's text is never a hole (and never receives a reader's token)."""
+    if current_user.is_authenticated:
+        return _render_for_reader(question_id)
     question = threads.thread_header(None, question_id)
-    key = f"thread-html:{question.id}:{question.revision}"
-    pieces = cache.get(key)
-    if pieces is None:
-        thread = threads.load_thread(None, question_id)
-        marker = f"hole-{secrets.token_hex(16)}"
-        pieces = render_template(
-            "questions/_thread.html", **_thread_context(thread), csrf_token=lambda: marker
-        ).split(marker)
-        cache.set(key, pieces, timeout=current_app.config["THREAD_CACHE_SECONDS"])
+    token = generate_csrf()
+    html = fill(_shared_rendering(question, "anonymous"), lambda _hole: token)
+    return render_template("questions/show.html", question=question, thread_html=Markup(html))
+
+
+def _render_for_reader(question_id: int):
+    """A signed-in customer's page from the rendering shared by readers like them (see
+    `threads.reader_class`), with their own votes, CSRF token and posting keys filled in;
+    made for them alone when they have controls of their own in the thread."""
+    question = threads.thread_header(current_user, question_id)
+    audience = threads.reader_class(current_user, question)
+    if audience is None:
+        return render_thread(question_id)
+    pieces = _shared_rendering(question, audience, current_user._get_current_object())
+    votes = threads.votes_in_thread(current_user, question.id)
+    token = generate_csrf()
+
+    def value(hole: str) -> str:
+        if hole == "csrf":
+            return token
+        if hole == "posting-key":
+            return new_posting_key()
+        return vote_state(hole, votes)
+
     return render_template(
         "questions/show.html",
         question=question,
-        thread_html=Markup(generate_csrf().join(pieces)),
+        thread_html=Markup(fill(pieces, value)),
+        watch_level=watching.watch_level(current_user, question_id),
     )
+
+
+def _shared_rendering(question, audience: str, reader=None) -> list[str]:
+    """The thread as every reader of this audience sees it, rendered once per revision of
+    the thread and kept as pieces around the holes where each reader's own values go. Most
+    readers come from search, and the page then costs a few small queries."""
+    key = f"thread-page:{question.id}:{question.revision}:{audience}"
+    pieces = cache.get(key)
+    if pieces is None:
+        thread = threads.load_thread(reader, question.id)
+        holes = Holes()
+        if reader is not None:
+            thread.my_votes = VoteHoles(holes)
+        pieces = holes.split(
+            render_template(
+                "questions/_thread.html",
+                **_thread_context(thread),
+                csrf_token=lambda: holes("csrf"),
+                posting_key=lambda: holes("posting-key"),
+            )
+        )
+        cache.set(key, pieces, timeout=current_app.config["THREAD_CACHE_SECONDS"])
+    return pieces
 
 
 def _thread_context(

@@ -1,0 +1,68 @@
+"""A page rendered once and kept as pieces around its holes: the places where each reader's
+own values go (the CSRF token, one-time posting keys, the reader's own votes). Filling the
+holes is a join of strings, so a cached thread page costs each reader almost nothing.
+
+The holes are found by a random marker made for one rendering, which no author can have
+written: a post's text is never a hole, and never receives a reader's values."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Holes:
+    """Makes the holes of one rendering: `holes("name")` goes where a value will."""
+
+    marker: str = field(default_factory=lambda: f"hole-{secrets.token_hex(16)}")
+
+    def __call__(self, name: str) -> str:
+        return f"{self.marker}{name}{self.marker}"
+
+    def split(self, html: str) -> list[str]:
+        """[text, hole name, text, hole name, ..., text]."""
+        return html.split(self.marker)
+
+
+def fill(pieces: list[str], value: Callable[[str], str]) -> str:
+    """The page with each hole replaced by `value(its name)`."""
+    out = pieces[:]
+    for n in range(1, len(out), 2):
+        out[n] = value(out[n])
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class VoteHole:
+    """A reader's vote on one post ("q<id>" or "a<id>"), not known when the page is made."""
+
+    key: str
+    holes: Holes
+
+
+class VoteHoles(dict):
+    """Stands for `Thread.my_votes` in a rendering shared by many readers: every post's vote
+    is a hole, filled per reader by `vote_state`."""
+
+    def __init__(self, holes: Holes):
+        super().__init__()
+        self.holes = holes
+
+    def get(self, key, default=None):
+        return VoteHole(key, self.holes)
+
+
+def pressed(vote, direction: int) -> str:
+    """The vote button's aria-pressed: "true" when the reader's vote is `direction`; in a
+    shared rendering, a hole that `vote_state` fills."""
+    if isinstance(vote, VoteHole):
+        return vote.holes(f"vote:{vote.key}:{direction}")
+    return "true" if vote == direction else "false"
+
+
+def vote_state(name: str, votes: dict[str, int]) -> str:
+    """The value of a vote hole ("vote:a12:1") for a reader with these votes."""
+    _vote, key, direction = name.split(":")
+    return "true" if votes.get(key) == int(direction) else "false"
