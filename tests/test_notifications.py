@@ -430,12 +430,17 @@ def test_what_was_read_before_the_mail_went_is_not_mailed(make, people, client, 
 
 
 def age_answers(question, days: float) -> None:
-    from forum.models import Answer
+    """Date the thread's answers back, and its first-answer time with them (invariant 7)."""
+    from forum.models import Answer, Question
+    from forum.services.lifecycle import first_answer_values
 
     db.session.execute(
         update(Answer)
         .where(Answer.question_id == question.id)
         .values(created_at=utcnow() - timedelta(days=days))
+    )
+    db.session.execute(
+        update(Question).where(Question.id == question.id).values(**first_answer_values())
     )
     db.session.commit()
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from moderation.rules import FlagDecision
 
 from ..extensions import db, insert_unless_taken
-from ..models import Answer, FlagKind, NotificationKind, Nudge, Question, User, utcnow
+from ..models import FlagKind, NotificationKind, Nudge, Question, User, utcnow
 from .errors import InvalidInput, PermissionDenied
 from .lifecycle import audit
 from .notifications import notify
@@ -26,31 +26,21 @@ LOOK_BACK = timedelta(days=14)
 
 
 def due(now: datetime) -> list[Question]:
+    """Threads whose first answer by someone other than the asker (`first_answer_at`,
+    invariant 7) is NUDGE_DAYS old, unaccepted, and whose asker has not been nudged."""
     wait = timedelta(days=current_app.config["NUDGE_DAYS"])
-    first = (
-        select(Answer.question_id, func.min(Answer.created_at).label("first_at"))
-        .join(Question, Question.id == Answer.question_id)
-        .where(
-            Answer.deleted_at.is_(None),
-            Answer.hidden_at.is_(None),
-            Answer.author_id != Question.author_id,
-        )
-        .group_by(Answer.question_id)
-        .subquery()
-    )
     return list(
         db.session.scalars(
             select(Question)
-            .join(first, first.c.question_id == Question.id)
             .join(User, User.id == Question.author_id)
             .outerjoin(Nudge, Nudge.question_id == Question.id)
             .where(
+                Question.first_answer_at <= now - wait,
+                Question.first_answer_at > now - wait - LOOK_BACK,
                 Nudge.question_id.is_(None),
                 Question.accepted_answer_id.is_(None),
                 Question.deleted_at.is_(None),
                 Question.hidden_at.is_(None),
-                first.c.first_at <= now - wait,
-                first.c.first_at > now - wait - LOOK_BACK,
                 User.active.is_(True),
                 User.password_hash.is_not(None),
             )
