@@ -32,6 +32,40 @@ class LoadResult:
     bytes_per_response: int = 0
 
 
+@dataclass
+class Summary:
+    """Several runs of one page: the median of each figure, and the spread of req/s."""
+
+    name: str
+    runs: list[LoadResult]
+
+    def _median(self, attribute: str) -> float:
+        import statistics
+
+        return statistics.median(getattr(r, attribute) for r in self.runs)
+
+    @property
+    def requests_per_second(self) -> float:
+        return self._median("requests_per_second")
+
+    @property
+    def p50_ms(self) -> float:
+        return self._median("p50_ms")
+
+    @property
+    def p99_ms(self) -> float:
+        return self._median("p99_ms")
+
+    @property
+    def spread(self) -> tuple[float, float]:
+        rates = [r.requests_per_second for r in self.runs]
+        return min(rates), max(rates)
+
+    @property
+    def errors(self) -> int:
+        return sum(r.errors for r in self.runs)
+
+
 def _unit_ms(value: str) -> float:
     number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value.strip()).groups()
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
@@ -62,7 +96,8 @@ class Server:
     """gunicorn with the repository's gunicorn.conf.py, serving bench/serve.py on loopback,
     and the outbox worker beside it (`flask worker`), as production runs them."""
 
-    def __init__(self, database_url: str, index_dir: str, port: int = 8765, workers: int = 2):
+    def __init__(self, database_url: str, index_dir: str, port: int = 8765, workers: int = 2,
+                 **settings: str):
         self.base = f"http://127.0.0.1:{port}"
         self.env = {
             **os.environ,
@@ -84,6 +119,7 @@ class Server:
             "FORUM_RATELIMIT_POST": "1000000 per minute",
             "FORUM_RATELIMIT_COMMENT": "1000000 per minute",
             "FORUM_RATELIMIT_LOGIN": "1000 per minute",
+            **settings,
         }
         self.process: subprocess.Popen | None = None
         self.worker: subprocess.Popen | None = None
@@ -187,9 +223,10 @@ def run_wrk(base: str, name: str, path: str, seconds: int, connections: int,
     return parse_wrk(name, path, output)
 
 
-def lua_get_cycle(paths: list[str]) -> str:
+def lua_get_cycle(paths: list[str], cookie: str | None = None) -> str:
     items = ", ".join(f'"{p}"' for p in paths)
-    return f"""
+    header = f'wrk.headers["Cookie"] = "{cookie}"\n' if cookie else ""
+    return header + f"""
 local paths = {{{items}}}
 local n = 0
 request = function()
@@ -201,6 +238,19 @@ end
 
 def lua_signed_in(cookie: str) -> str:
     return f'''wrk.headers["Cookie"] = "{cookie}"\n'''
+
+
+def zipf_paths(template: str, ids: list[int], count: int, seed: int, s: float = 1.0) -> list[str]:
+    """`count` requests over these threads with a Zipf skew (the k-th most read thread is
+    read 1/k^s as often as the first), most read threads in random order of id: what many
+    readers arriving from search and links do, rather than one URL over and over."""
+    import random
+
+    rng = random.Random(seed)
+    order = ids[:]
+    rng.shuffle(order)
+    weights = [1 / (rank**s) for rank in range(1, len(order) + 1)]
+    return [template.format(id=i) for i in rng.choices(order, weights=weights, k=count)]
 
 
 def lua_post_answers(thread_ids: list[int], cookie: str, token: str) -> str:

@@ -193,3 +193,25 @@ def test_the_comment_hint_names_each_readers_own_reputation(app, make):
     assert "Add a comment" not in newcomer_page
     regular_page = signed_in_page(app, regular, question)
     assert "Add a comment" in regular_page and "needs 50" not in regular_page
+
+
+def test_the_templates_url_for_builds_what_flasks_does(app):
+    from flask import url_for
+
+    from forum.templating import PatternUrls
+
+    urls = PatternUrls()
+    cases = [
+        ("marks.vote", {"kind": "answers", "post_id": 12}),
+        ("marks.vote", {"kind": "questions", "post_id": 7}),
+        ("people.profile", {"user_id": 3}),
+        ("questions.show", {"question_id": 41, "slug": "a-title"}),
+        ("questions.history", {"kind": "comments", "post_id": 123456}),
+        ("questions.index", {"product": "lamp", "page": 3}),
+        ("questions.index", {"tag": "wifi"}),
+        ("accounts.login", {"next": "/questions/5"}),
+    ]
+    with app.test_request_context("/", base_url="http://forum.example/help"):
+        for endpoint, values in cases * 2:  # the second time from the kept pattern
+            assert urls(endpoint, **values) == url_for(endpoint, **values)
+        assert urls("people.profile", user_id=3, _anchor="x") == "/help/users/3#x"
