@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import UTC, datetime
 
 from flask import Flask, request, url_for
@@ -56,37 +57,71 @@ def negative_sentences(post) -> list:
 
 
 class PatternUrls:
-    """The templates' url_for: for links whose varying parts are whole numbers (post ids),
-    the URL is built by Flask once per endpoint and set of other values, with placeholder
-    numbers, and then filled by string replacement. A thread page links each of its posts
-    several times, and Flask's url_for cost more than the rest of a post's markup.
+    """The templates' url_for. Flask builds a URL once per endpoint and set of argument names,
+    with placeholders for the values that URLs never escape (whole numbers, and words of
+    letters, digits and ._~-: post ids, slugs, tag names), and kept as pieces around them;
+    later calls join the pieces with their own values. A thread page links each of its posts
+    several times, and a list each of its rows, and Flask's url_for cost more than the rest
+    of a post's or a row's markup.
 
-    Anything else (no number, `_external`, `_anchor`, ...) goes to Flask's url_for."""
+    The placeholders are random for each process, so no value can pass for one. Anything
+    else (`_external`, `_anchor`, values that would be escaped) goes to Flask's url_for."""
 
-    PLACEHOLDER = 1_357_924_680  # + n for the n-th number; no route's own text has these
+    PLAIN = re.compile(r"[A-Za-z0-9._~-]+\Z")
     LIMIT = 5_000  # patterns kept; past it they are dropped and built again
 
     def __init__(self):
-        self._patterns: dict[tuple, tuple[str, tuple[tuple[str, str], ...]]] = {}
+        self._number = 10**14 + secrets.randbelow(9 * 10**14)  # + n for the n-th number
+        self._word = f"w{secrets.token_hex(8)}"  # + n + "x" for the n-th word
+        self._split = re.compile(rf"({self._number}\d\d|{self._word}\d\dx)")
+        self._patterns: dict[tuple, tuple[list[str], list[str]]] = {}
+        # Per endpoint, the arguments whose converter takes only some words (`any(...)`):
+        # their values are part of the pattern's key instead.
+        self._chosen: dict[str, frozenset[str]] = {}
+
+    def _fillable(self, endpoint: str, name: str, value) -> bool:
+        if type(value) is int:
+            return True
+        return (
+            type(value) is str
+            and bool(self.PLAIN.match(value))
+            and name not in self._chosen.get(endpoint, ())
+        )
 
     def __call__(self, endpoint: str, **values) -> str:
-        numbers = sorted(k for k, v in values.items() if type(v) is int)
-        if not numbers or any(k.startswith("_") for k in values):
+        names = sorted(k for k, v in values.items() if self._fillable(endpoint, k, v))
+        if not names or any(k.startswith("_") for k in values):
             return url_for(endpoint, **values)
-        others = tuple(sorted((k, v) for k, v in values.items() if type(v) is not int))
-        key = (request.script_root, endpoint, tuple(numbers), others)
+        fixed = tuple(sorted((k, v) for k, v in values.items() if k not in names))
+        key = (request.script_root, endpoint, tuple(names), fixed)
         found = self._patterns.get(key)
         if found is None:
             if len(self._patterns) >= self.LIMIT:
                 self._patterns.clear()
-            holes = {name: self.PLACEHOLDER + n for n, name in enumerate(numbers)}
-            built = url_for(endpoint, **{**values, **holes})
-            found = (built, tuple((name, str(hole)) for name, hole in holes.items()))
+            holes = {
+                name: self._number * 100 + n
+                if type(values[name]) is int
+                else f"{self._word}{n:02d}x"
+                for n, name in enumerate(names)
+            }
+            try:
+                built = url_for(endpoint, **{**values, **holes})
+            except ValueError:  # a converter refused a word placeholder: keep those words
+                words = {name for name in names if type(values[name]) is not int}
+                if not words:
+                    return url_for(endpoint, **values)
+                self._chosen[endpoint] = self._chosen.get(endpoint, frozenset()) | words
+                return self(endpoint, **values)
+            by_hole = {str(hole): name for name, hole in holes.items()}
+            pieces = self._split.split(built)
+            found = (pieces[0::2], [by_hole[hole] for hole in pieces[1::2]])
             self._patterns[key] = found
-        url, holes = found
-        for name, hole in holes:
-            url = url.replace(hole, str(values[name]))
-        return url
+        texts, order = found
+        out = [texts[0]]
+        for name, text in zip(order, texts[1:], strict=True):
+            out.append(str(values[name]))
+            out.append(text)
+        return "".join(out)
 
 
 def register(app: Flask) -> None:

@@ -195,9 +195,7 @@ def test_similar_questions_endpoint(client, make):
     assert client.get("/search/similar?title=ab").get_json() == {"results": []}
 
 
-def test_similar_questions_prefer_the_chosen_product_show_the_answer_and_do_not_pad(
-    client, make
-):
+def test_similar_questions_prefer_the_chosen_product_show_the_answer_and_do_not_pad(client, make):
     asker, staff = make.user(), make.user(Role.STAFF)
     lamp, router = make.product(name="Lamp"), make.product(name="Router")
     elsewhere = make.question(product=router, title="Router will not connect to wifi")

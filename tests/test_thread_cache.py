@@ -209,6 +209,9 @@ def test_the_templates_url_for_builds_what_flasks_does(app):
         ("questions.history", {"kind": "comments", "post_id": 123456}),
         ("questions.index", {"product": "lamp", "page": 3}),
         ("questions.index", {"tag": "wifi"}),
+        ("questions.index", {"tag": "wi fi & more", "page": 2}),
+        ("questions.index", {"product": "lamp-2.0", "state": "solved", "page": 10}),
+        ("questions.show", {"question_id": 9, "slug": "café-au-lait"}),
         ("accounts.login", {"next": "/questions/5"}),
     ]
     with app.test_request_context("/", base_url="http://forum.example/help"):
