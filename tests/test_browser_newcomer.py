@@ -311,3 +311,34 @@ def test_vote_accept_verify_and_moderate_by_keyboard_alone(app, make):
         tab_to(page, "[data-testid=dismiss]")
         page.keyboard.press("Enter")
         page.wait_for_url(f"{base}/moderation**")
+
+
+@pytest.mark.parametrize("width", [1366, 390], ids=["desktop", "phone"])
+def test_report_opens_one_dialog_for_the_post_and_sends_it(app, thread, width):
+    from forum.extensions import db
+    from forum.models import Report
+
+    require_chromium()
+    with live_server(app) as base, chromium_page(width) as page:
+        sign_in(page, base, thread["asker"], Factory.PASSWORD)
+        page.goto(base + thread["url"])
+        answer = page.locator(f"#{thread['answer']}")
+        answer.get_by_role("link", name="Report").click()
+        dialog = page.get_by_role("dialog", name="Report this answer")
+        assert dialog.is_visible()
+        assert_fits_the_screen(page)
+        screenshot(page, f"report-dialog-{width}")
+        dialog.get_by_role("button", name="Cancel").click()
+        assert not dialog.is_visible()
+        answer.get_by_role("link", name="Report").click()
+        dialog.get_by_label("Why?").select_option("spam")
+        dialog.get_by_label("Details (optional)").fill("Links to a shop")
+        dialog.get_by_role("button", name="Send report").click()
+        page.wait_for_url(f"{base}{thread['url']}")
+        assert page.get_by_text("Thank you: a moderator will look at it.").is_visible()
+    [report] = db.session.query(Report).all()
+    assert (report.reason, report.text, report.post) == (
+        "spam",
+        "Links to a shop",
+        thread["answer"].replace("-", ":"),
+    )

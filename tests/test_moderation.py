@@ -162,6 +162,7 @@ def test_reports_once_per_user_and_enough_reporters_hide_the_post(client, auth, 
     assert again.status_code == 400
     page = again.get_data(as_text=True)
     assert "already reported" in page and 'value="still insulting"' in page
+    assert "<h1>Report this answer</h1>" in page and "Only an idiot" in page
     [flag] = flags(question.id, "report")
     assert "insulting" in flag.reasons
     auth.logout()
@@ -174,6 +175,24 @@ def test_reports_once_per_user_and_enough_reporters_hide_the_post(client, auth, 
     page = client.get(f"/questions/{question.id}").get_data(as_text=True)
     assert "Only an idiot" not in page
     assert report(auth, "answers", 999999).status_code == 404
+
+
+def test_the_report_page_shows_the_post_and_the_form(client, auth, make):
+    question = make.question(title="Router drops the line at night")
+    answer = make.answer(question, body="Buy a new router from my shop, link below.")
+    own = make.answer(question, body="Mine: move it away from the microwave.")
+    auth.login(own.author.email)
+    thread_page = client.get(f"/questions/{question.id}").get_data(as_text=True)
+    # One report form on the page, in the dialog; a link per post that others wrote.
+    assert thread_page.count('name="reason"') == 1
+    assert f'href="/answers/{answer.id}/report"' in thread_page
+    assert f'href="/answers/{own.id}/report"' not in thread_page
+    page = client.get(f"/answers/{answer.id}/report")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Report this answer" in html and "Buy a new router from my shop" in html
+    auth.logout()
+    assert client.get(f"/answers/{answer.id}/report").status_code == 302  # to sign in
 
 
 def test_hidden_posts_are_invisible_to_customers_everywhere(client, auth, make):

@@ -16,6 +16,7 @@ from flask import (
 from flask_login import current_user, login_required
 
 from ..extensions import db, limiter
+from ..markup import plain_text
 from ..models import Answer, Comment, FlagKind, FlagStatus, Question, User
 from ..negativity import scorer
 from ..permissions import can_moderate, is_visible_to
@@ -23,7 +24,6 @@ from ..services import moderation, posting
 from ..services.errors import InvalidInput, PermissionDenied
 from ..services.threads import all_products, load_thread
 from .helpers import bounded_int, user_or_ip
-from .questions import render_thread
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 customer_bp = Blueprint("reports", __name__)
@@ -198,32 +198,46 @@ def _back(flag, question_id: int):
 
 
 @customer_bp.route(
-    "/<any(questions, answers, comments):kind>/<id:post_id>/report", methods=["POST"]
+    "/<any(questions, answers, comments):kind>/<id:post_id>/report", methods=["GET", "POST"]
 )
 @login_required
-@limiter.limit(lambda: current_app.config["RATELIMIT_REPORT"], key_func=user_or_ip)
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_REPORT"],
+    key_func=user_or_ip,
+    exempt_when=lambda: request.method == "GET",
+)
 def report(kind: str, post_id: int):
+    """The report form (thread pages open it in a dialog; this page is for everyone else),
+    and the report sent from either. A refused report comes back here with what was typed."""
     post = _post_or_404(kind, post_id)
     if not is_visible_to(current_user, post):
         abort(404)
     thread = moderation.thread_id_of(post)
-    try:
-        moderation.report_post(
-            current_user, post, request.form.get("reason", ""), request.form.get("text", "")
-        )
-    except InvalidInput as error:
-        return render_thread(
-            thread,
-            report_draft={
-                "target": f"{kind}-{post.id}",
+    draft = {}
+    if request.method == "POST":
+        try:
+            moderation.report_post(
+                current_user, post, request.form.get("reason", ""), request.form.get("text", "")
+            )
+        except InvalidInput as error:
+            draft = {
                 "reason": request.form.get("reason", ""),
                 "text": request.form.get("text", ""),
                 "error": error.message,
-            },
-        )
-    db.session.commit()
-    flash("Thank you: a moderator will look at it.", "success")
-    return redirect(url_for("questions.show", question_id=thread), code=303)
+            }
+        else:
+            db.session.commit()
+            flash("Thank you: a moderator will look at it.", "success")
+            return redirect(url_for("questions.show", question_id=thread), code=303)
+    page = render_template(
+        "moderation/report.html",
+        question=db.session.get(Question, thread),
+        what={"questions": "question", "answers": "answer", "comments": "comment"}[kind],
+        anchor="question" if kind == "questions" else f"{kind[:-1]}-{post.id}",
+        text=plain_text(post.body_html),
+        draft=draft,
+    )
+    return page, 400 if draft else 200
 
 
 @customer_bp.route("/questions/<id:question_id>/private", methods=["GET", "POST"])

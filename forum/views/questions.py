@@ -224,9 +224,7 @@ def _shared_rendering(question, audience: str, reader=None) -> list[str]:
     return pieces
 
 
-def _thread_context(
-    thread, answer_form=None, comment_form=None, comment_target=None, report_draft=None
-) -> dict:
+def _thread_context(thread, answer_form=None, comment_form=None, comment_target=None) -> dict:
     authors = {
         thread.question.author_id,
         *(a.author_id for a in thread.answers),
@@ -241,7 +239,6 @@ def _thread_context(
         answer_form=answer_form or AnswerForm(formdata=None),
         comment_form=comment_form,
         comment_target=comment_target,
-        report_draft=report_draft or {},
     )
 
 
@@ -250,20 +247,15 @@ def render_thread(
     answer_form=None,
     comment_form=None,
     comment_target=None,
-    report_draft: dict | None = None,
 ):
     """The thread for the signed-in reader; after a refused form, with its errors and text
     and status 400."""
     thread = threads.load_thread(current_user, question_id)
-    failed = (
-        (answer_form and answer_form.errors)
-        or (comment_form and comment_form.errors)
-        or report_draft
-    )
+    failed = (answer_form and answer_form.errors) or (comment_form and comment_form.errors)
     return (
         render_template(
             "questions/show.html",
-            **_thread_context(thread, answer_form, comment_form, comment_target, report_draft),
+            **_thread_context(thread, answer_form, comment_form, comment_target),
             watch_level=watching.watch_level(current_user, question_id),
         ),
         400 if failed else 200,

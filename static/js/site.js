@@ -136,6 +136,23 @@
     form.querySelector('[value="up"]').setAttribute("aria-pressed", String(data.my_vote === 1));
     form.querySelector('[value="down"]').setAttribute("aria-pressed", String(data.my_vote === -1));
   });
+  // Reporting: a thread page has one report form, in a dialog, that each post's "Report" link
+  // opens for that post; without dialogs (or scripts) the link goes to the report page.
+  const reportDialog = document.querySelector("[data-report-dialog]");
+  if (reportDialog && typeof reportDialog.showModal === "function") {
+    const reportForm = reportDialog.querySelector("form");
+    document.addEventListener("click", (event) => {
+      const link = event.target.closest("a[data-report]");
+      if (!link) return;
+      event.preventDefault();
+      reportForm.reset();
+      reportForm.action = link.href;
+      reportDialog.querySelector("[data-report-what]").textContent = link.dataset.report;
+      reportDialog.showModal();
+      reportForm.querySelector("select").focus();
+    });
+    reportDialog.querySelector("[data-report-cancel]").addEventListener("click", () => reportDialog.close());
+  }
   // The bell: the unread count without a page load. One small request per interval, only
   // while the page is visible, revalidated by ETag (304 when nothing changed); refreshed at
   // once when the reader comes back to the tab.
