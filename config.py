@@ -195,6 +195,9 @@ def load(env: str | None = None) -> dict:
         "LIST_COUNT_CACHE_SECONDS": _number(
             "FORUM_LIST_COUNT_CACHE_SECONDS", 30, int, low=0, high=86400
         ),
+        # Seconds a page of a question list is kept at most; any change to a thread makes a
+        # new one at once, so this only bounds renamed authors and products.
+        "LIST_CACHE_SECONDS": _number("FORUM_LIST_CACHE_SECONDS", 30, int, low=0, high=86400),
         # Seconds an anonymous reader's rendering of a thread is kept (0: never cached). A
         # change to the thread makes a new one at once; this only ages the "2 hours ago"s.
         "THREAD_CACHE_SECONDS": _number("FORUM_THREAD_CACHE_SECONDS", 60, int, low=0, high=86400),

@@ -30,7 +30,19 @@ def touch_thread(session: Session, question_id: int) -> None:
 @event.listens_for(FlaskSession, "after_commit")
 def _forget_committed(session: Session) -> None:
     session.info.pop(PENDING, None)
-    session.info.pop(BUMPED, None)
+    if session.info.pop(BUMPED, None):
+        _lists_changed()
+
+
+def _lists_changed() -> None:
+    """Lists cached before this commit are not served again (after the commit, so that a list
+    made from the old rows cannot be kept under the new token)."""
+    from flask import has_app_context
+
+    if has_app_context():
+        from .services.threads import new_list_generation
+
+        new_list_generation()
 
 
 @event.listens_for(FlaskSession, "after_flush")

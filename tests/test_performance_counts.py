@@ -54,7 +54,8 @@ def test_question_list_statement_count_does_not_grow_with_rows(client, make, cou
     assert many == few
 
 
-def test_question_list_count_is_cached_briefly(client, make, count_queries):
+def test_question_list_count_is_cached_briefly(client, make, count_queries, app):
+    app.config["LIST_CACHE_SECONDS"] = 0  # the count alone, without the list's page cache
     make.question()
     uncached = statements_for(client, count_queries, "/", cached=False)
     assert statements_for(client, count_queries, "/") == uncached - 1
@@ -81,3 +82,29 @@ def test_profile_statement_count_does_not_grow_with_posts_or_reputation(
     assert statements_for(client, count_queries, f"/users/{few}") == statements_for(
         client, count_queries, f"/users/{many}"
     )
+
+
+def test_a_cached_list_page_shows_every_change_at_once(client, auth, make, count_queries):
+    from forum.extensions import db
+    from forum.models import Question
+    from forum.services import moderation, posting
+
+    from .factories import done
+
+    first = make.question(title="Kettle whistles before boiling").id
+    uncached = statements_for(client, count_queries, "/", cached=False)
+    assert statements_for(client, count_queries, "/") < uncached  # the rows come from the cache
+    assert "Kettle whistles" in client.get("/").get_data(as_text=True)
+
+    second = make.question(title="Toaster pops too early").id
+    page = client.get("/").get_data(as_text=True)
+    assert "Toaster pops too early" in page  # (the count may lag: LIST_COUNT_CACHE_SECONDS)
+    done(posting.post_answer(make.user(), first, "Descale it with vinegar."))
+    page = client.get("/").get_data(as_text=True)
+    assert page.index("Kettle whistles") < page.index("Toaster pops")  # recently active first
+    moderator = make.user(Role.MODERATOR)
+    done(moderation.set_hidden(moderator, db.session.get(Question, second), True))
+    assert "Toaster pops" not in client.get("/").get_data(as_text=True)
+    # Staff have lists of their own, with the hidden thread in them.
+    auth.login(moderator.email)
+    assert "Toaster pops" in client.get("/").get_data(as_text=True)

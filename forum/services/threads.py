@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 
 from flask import current_app
@@ -121,10 +122,28 @@ def list_questions(viewer: User | None, filters: ListFilters, per_page: int) -> 
     return page
 
 
+LIST_GENERATION = "list-generation"
+
+
+def list_audience(viewer: User | None) -> str:
+    """Who sees the same lists: staff (deleted and hidden threads too) or everyone else."""
+    return "staff" if can_see_deleted(viewer) or can_see_hidden(viewer) else "public"
+
+
+def list_generation() -> str:
+    """A token that changes whenever a transaction that changed a thread commits: lists
+    cached under it are never older than the newest change."""
+    return cache.get(LIST_GENERATION) or "0"
+
+
+def new_list_generation() -> None:
+    cache.set(LIST_GENERATION, secrets.token_hex(8), timeout=0)
+
+
 def count_questions(viewer: User | None, filters: ListFilters, conditions: list) -> int:
     """How many questions match, cached for a few seconds: counting 100,000 rows costs more
     than the rest of the page, and "1,234 questions" may lag a new question briefly."""
-    audience = "staff" if can_see_deleted(viewer) or can_see_hidden(viewer) else "public"
+    audience = list_audience(viewer)
     key = f"list-count:{audience}:{filters.state}:{filters.product}:{filters.tag}"
     total = cache.get(key)
     if total is None:

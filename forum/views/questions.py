@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from flask import (
     Blueprint,
     abort,
@@ -60,16 +62,37 @@ def index():
         tag=request.args.get("tag") or None,
         page=_int_arg("page"),
     )
-    page = threads.list_questions(current_user, filters, current_app.config["QUESTIONS_PER_PAGE"])
+    rows, total = _question_rows(filters)
     products = threads.all_products()
     return render_template(
         "questions/index.html",
-        page=page,
+        rows=rows,
+        total=total,
         filters=filters,
         products=products,
         follow=_follow_target(filters, products),
         contributors=_top_contributors(filters.product, products),
     )
+
+
+def _question_rows(filters: threads.ListFilters) -> tuple[Markup, int]:
+    """One page of a list as every reader of its audience sees it, and how many questions the
+    list has: kept until any thread changes (`threads.list_generation`), or for at most
+    LIST_CACHE_SECONDS (a renamed author or product)."""
+    audience = threads.list_audience(current_user)
+    parts = (audience, filters.sort, filters.state, filters.product, filters.tag, filters.page)
+    digest = hashlib.sha1(repr(parts).encode()).hexdigest()
+    key = f"list-rows:{threads.list_generation()}:{digest}"
+    found = cache.get(key)
+    if found is None:
+        page = threads.list_questions(
+            current_user, filters, current_app.config["QUESTIONS_PER_PAGE"]
+        )
+        html = render_template("questions/_list_rows.html", page=page, filters=filters)
+        found = (html, page.total)
+        if seconds := current_app.config["LIST_CACHE_SECONDS"]:
+            cache.set(key, found, timeout=seconds)
+    return Markup(found[0]), found[1]
 
 
 def _top_contributors(slug: str | None, products) -> dict | None:
