@@ -240,7 +240,8 @@ def lua_signed_in(cookie: str) -> str:
     return f'''wrk.headers["Cookie"] = "{cookie}"\n'''
 
 
-def zipf_paths(template: str, ids: list[int], count: int, seed: int, s: float = 1.0) -> list[str]:
+def zipf_paths(template: str, ids: list, count: int, seed: int, s: float = 1.0,
+               ranked: bool = False) -> list[str]:
     """`count` requests over these threads with a Zipf skew (the k-th most read thread is
     read 1/k^s as often as the first), most read threads in random order of id: what many
     readers arriving from search and links do, rather than one URL over and over."""
@@ -248,7 +249,8 @@ def zipf_paths(template: str, ids: list[int], count: int, seed: int, s: float = 
 
     rng = random.Random(seed)
     order = ids[:]
-    rng.shuffle(order)
+    if not ranked:  # which threads are popular is random; `ranked`: the order given
+        rng.shuffle(order)
     weights = [1 / (rank**s) for rank in range(1, len(order) + 1)]
     return [template.format(id=i) for i in rng.choices(order, weights=weights, k=count)]
 

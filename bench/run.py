@@ -487,13 +487,33 @@ def with_big_threads(database_url: str, source: int, threads: list[int]) -> None
             )
 
 
+def list_mix(database_url: str) -> list[str]:
+    """The lists readers open, most read first: the home page, its next pages, each state,
+    each product and its first pages, the most used tags."""
+    import urllib.parse as parse
+
+    path = database_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        products = [s for (s,) in conn.execute("SELECT slug FROM products ORDER BY id")]
+        tags = [t for (t,) in conn.execute(
+            "SELECT t.name FROM tags t JOIN question_tags qt ON qt.tag_id = t.id "
+            "GROUP BY t.id ORDER BY count(*) DESC LIMIT 10")]
+    paths = ["/", "/?page=2", "/?sort=newest", "/?state=unanswered", "/?page=3"]
+    paths += [f"/?product={p}" for p in products]
+    paths += ["/?state=solved", "/?sort=votes", "/?state=verified", "/?state=answered"]
+    paths += [f"/?product={p}&page=2" for p in products]
+    paths += [f"/?tag={parse.quote_plus(t)}" for t in tags]
+    return paths
+
+
 def flush_thread_cache() -> None:
     """Pages cached by an earlier run (same ids, same revisions) would be hits in this one."""
     import redis
 
     client = redis.Redis.from_url(os.environ.get("FORUM_CACHE_URL", "redis://127.0.0.1:6379/1"))
-    for key in client.scan_iter("forum:thread-page:*", count=1000):
-        client.delete(key)
+    for pattern in ("forum:thread-page:*", "forum:list-*"):
+        for key in client.scan_iter(pattern, count=1000):
+            client.delete(key)
 
 
 def load_pages(database_url, index_dir, corpus, queries, post_threads, big_threads, seconds,
@@ -511,6 +531,7 @@ def load_pages(database_url, index_dir, corpus, queries, post_threads, big_threa
         runs.setdefault(name, []).append(result)
 
     flush_thread_cache()
+    list_paths = list_mix(database_url)
     with load.Server(database_url, index_dir) as server:
         anonymous = load.Session(server.base)
         page_bytes = len(anonymous.get(f"/questions/{corpus.thread_30}").encode())
@@ -525,7 +546,8 @@ def load_pages(database_url, index_dir, corpus, queries, post_threads, big_threa
             corpus_zipf = load.zipf_paths("/questions/{id}", all_threads, ZIPF_REQUESTS, seed)
             big_zipf = load.zipf_paths("/questions/{id}", big_threads, ZIPF_REQUESTS, seed)
             drive(server, "ceiling", ceiling_path)
-            drive(server, "list (home)", "/")
+            lists = load.zipf_paths("{id}", list_paths, ZIPF_REQUESTS, seed, ranked=True)
+            drive(server, "lists (home, filters, pages; Zipf)", lists[0], load.lua_get_cycle(lists))
             drive(server, "threads across the corpus (Zipf), anonymous", corpus_zipf[0],
                   load.lua_get_cycle(corpus_zipf))
             drive(server, "threads of 30 answers (Zipf), anonymous", big_zipf[0],
@@ -636,7 +658,7 @@ def render(figures: list[Figure], pages: dict[str, load.Summary], sql: dict[str,
         "| page | req/s | spread | ÷ ceiling | p50 ms | p99 ms | SQL/request | non-2xx |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    sql_for = {"list (home)": sql.get("list"),
+    sql_for = {"lists (home, filters, pages; Zipf)": sql.get("list"),
                "threads of 30 answers (Zipf), anonymous":
                    sql.get("thread, 30 answers (anonymous, cached)"),
                "threads of 30 answers (Zipf), signed in":
@@ -745,7 +767,7 @@ def main() -> None:
     uncached_ratio = ratio(pages, "threads of 30 answers (Zipf), anonymous, uncached")
     signed_in_ratio = ratio(pages, "threads of 30 answers (Zipf), signed in, uncached")
     shared_ratio = ratio(pages, "threads of 30 answers (Zipf), signed in")
-    list_ratio = ratio(pages, "list (home)")
+    list_ratio = ratio(pages, "lists (home, filters, pages; Zipf)")
     w50, f50 = statistics.median(whoosh), statistics.median(fts)
     w99 = percentile(whoosh, 99)
     findable, quiet, backlog, told = findable
@@ -763,7 +785,8 @@ def main() -> None:
                "≥ 0.45", signed_in_ratio >= 0.45),
         Figure("same, signed in, as served (the readers' shared rendering)", shared_ratio,
                "ratio", "≥ 0.45", shared_ratio >= 0.45),
-        Figure("home list ÷ ceiling", list_ratio, "ratio", "≥ 0.5", list_ratio >= 0.5),
+        Figure("lists (home, filters, pages) ÷ ceiling", list_ratio, "ratio", "≥ 0.5",
+               list_ratio >= 0.5),
         Figure("search page p50 (HTTP, under wrk)", search_page.p50_ms, "ms", "≤ 30",
                search_page.p50_ms <= 30),
         Figure("SQL per thread page, 1 vs 30 answers", sql["thread, 30 answers"], "statements",
