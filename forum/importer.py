@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import tempfile
 import time
 import xml.etree.ElementTree as ET
@@ -12,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, select, update
 
+from . import markup
 from .extensions import db
 from .markup import excerpt, render_markdown, sanitize_html
 from .models import Answer, Comment, Product, Question, Tag, User, question_tags
@@ -30,6 +33,43 @@ KNOWN_SITES = {
 }
 BATCH = 500
 Progress = Callable[[int, int], None]
+
+
+# Rendering and sanitising the posts is most of an import's time, and each post is rendered
+# alone: past this many texts they are rendered in worker processes, one per core, while the
+# importing process inserts rows.
+PARALLEL_FROM = 200
+
+
+class _Rendered:
+    def __init__(self, texts: list[str]):
+        self._texts = texts
+
+    def get(self) -> list[str]:
+        return self._texts
+
+
+def _render_in_background(jobs: list[tuple[Callable[[str], str], list[str]]]) -> list:
+    """Start rendering each (render, texts) job; returns for each something whose `.get()`
+    gives the rendered texts in order. With several cores and a platform that forks, forked
+    processes do the work (they only render: no database, no index) and exit when done;
+    otherwise each job is rendered at once."""
+    workers = min(os.cpu_count() or 1, 8)
+    context = None
+    if sum(len(texts) for _render, texts in jobs) >= PARALLEL_FROM and workers >= 2:
+        try:
+            context = multiprocessing.get_context("fork")
+        except ValueError:
+            context = None
+    if context is None:
+        return [_Rendered([render(text) for text in texts]) for render, texts in jobs]
+    pool = context.Pool(workers, markup.allow_image_hosts, (markup.image_hosts(),))
+    started = [
+        pool.map_async(render, texts, chunksize=max(16, len(texts) // (workers * 8)))
+        for render, texts in jobs
+    ]
+    pool.close()  # no more work: the processes exit once these jobs are done
+    return started
 
 
 @dataclass
@@ -137,20 +177,29 @@ def _import_folder(folder: Path, site: str, progress: Progress | None) -> Import
         db.session.add(product)
         db.session.flush()
 
-    user_ids = _import_users(folder, site, site_url, has_links, posts, comments, result)
-
     questions = [p for p in posts if p.get("PostTypeId") == "1"]
     answers = [p for p in posts if p.get("PostTypeId") == "2"]
     q_prefix, a_prefix, c_prefix = f"{site}/q/", f"{site}/a/", f"{site}/c/"
     question_ids = _existing_keys(Question, q_prefix)
     answer_ids = _existing_keys(Answer, a_prefix)
     comment_ids = _existing_keys(Comment, c_prefix)
+    new_questions = [q for q in questions if q_prefix + q["Id"] not in question_ids]
+    unseen_answers = [a for a in answers if a_prefix + a["Id"] not in answer_ids]
+    unseen_comments = [c for c in comments if c_prefix + c["Id"] not in comment_ids]
+    question_bodies, answer_bodies, comment_bodies = _render_in_background(
+        [
+            (sanitize_html, [q.get("Body", "") for q in new_questions]),
+            (sanitize_html, [a.get("Body", "") for a in unseen_answers]),
+            (render_markdown, [c.get("Text", "") for c in unseen_comments]),
+        ]
+    )
+
+    user_ids = _import_users(folder, site, site_url, has_links, posts, comments, result)
 
     # Questions, with their tags.
-    new_questions = [q for q in questions if q_prefix + q["Id"] not in question_ids]
     result.skipped += len(questions) - len(new_questions)
     rows = []
-    for q in new_questions:
+    for q, body_html in zip(new_questions, question_bodies.get(), strict=True):
         created = _date(q["CreationDate"])
         rows.append(
             dict(
@@ -158,7 +207,7 @@ def _import_folder(folder: Path, site: str, progress: Progress | None) -> Import
                 author_id=user_ids[_owner_key(site, q)],
                 title=(q.get("Title") or "(untitled)")[:200],
                 body_source=q.get("Body", ""),
-                body_html=(body_html := sanitize_html(q.get("Body", ""))),
+                body_html=body_html,
                 excerpt=excerpt(body_html),
                 score=int(q.get("Score", 0)),
                 view_count=int(q.get("ViewCount", 0) or 0),
@@ -177,23 +226,23 @@ def _import_folder(folder: Path, site: str, progress: Progress | None) -> Import
     report(len(questions), total)
 
     # Answers, then the accepted marks and the answer counters.
-    new_answers = [
-        a
-        for a in answers
-        if a_prefix + a["Id"] not in answer_ids and q_prefix + a.get("ParentId", "") in question_ids
-    ]
+    new_answers, bodies = [], []
+    for a, body_html in zip(unseen_answers, answer_bodies.get(), strict=True):
+        if q_prefix + a.get("ParentId", "") in question_ids:
+            new_answers.append(a)
+            bodies.append(body_html)
     result.skipped += len(answers) - len(new_answers)
     rows = [
         dict(
             question_id=question_ids[q_prefix + a["ParentId"]],
             author_id=user_ids[_owner_key(site, a)],
             body_source=a.get("Body", ""),
-            body_html=sanitize_html(a.get("Body", "")),
+            body_html=body_html,
             score=int(a.get("Score", 0)),
             created_at=_date(a["CreationDate"]),
             source_key=a_prefix + a["Id"],
         )
-        for a in new_answers
+        for a, body_html in zip(new_answers, bodies, strict=True)
     ]
     for a, new_id in zip(new_answers, _insert_returning_ids(Answer, rows), strict=True):
         answer_ids[a_prefix + a["Id"]] = new_id
@@ -209,14 +258,14 @@ def _import_folder(folder: Path, site: str, progress: Progress | None) -> Import
         if a_prefix + a["Id"] in answer_ids:
             parent = question_ids[q_prefix + a["ParentId"]]
             post_thread[a["Id"]] = (parent, answer_ids[a_prefix + a["Id"]])
-    new_comments = [
-        c
-        for c in comments
-        if c_prefix + c["Id"] not in comment_ids and c.get("PostId") in post_thread
-    ]
+    new_comments, bodies = [], []
+    for c, body_html in zip(unseen_comments, comment_bodies.get(), strict=True):
+        if c.get("PostId") in post_thread:
+            new_comments.append(c)
+            bodies.append(body_html)
     result.skipped += len(comments) - len(new_comments)
     rows = []
-    for c in new_comments:
+    for c, body_html in zip(new_comments, bodies, strict=True):
         question_id, answer_id = post_thread[c["PostId"]]
         rows.append(
             dict(
@@ -224,7 +273,7 @@ def _import_folder(folder: Path, site: str, progress: Progress | None) -> Import
                 answer_id=answer_id,
                 author_id=user_ids[_owner_key(site, c, field="UserId")],
                 body_source=c.get("Text", ""),
-                body_html=render_markdown(c.get("Text", "")),
+                body_html=body_html,
                 created_at=_date(c["CreationDate"]),
                 source_key=c_prefix + c["Id"],
             )

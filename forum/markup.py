@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+import threading
 from functools import partial
 from urllib.parse import urlsplit
 
@@ -115,6 +116,10 @@ def allow_image_hosts(hosts) -> None:
     _allowed_image_hosts = frozenset(h.strip().lower() for h in hosts if h.strip())
 
 
+def image_hosts() -> frozenset[str]:
+    return _allowed_image_hosts
+
+
 _cleaner = bleach.Cleaner(
     tags=ALLOWED_TAGS,
     attributes=ALLOWED_ATTRIBUTES,
@@ -138,11 +143,26 @@ def sanitize_html(html: str) -> str:
     return _cleaner.clean(html or "")
 
 
+_converters = threading.local()
+
+
+def _converter() -> markdown.Markdown:
+    """This thread's Markdown converter: making one loads its extensions, which cost more
+    than converting a short post (a comment), so each thread keeps one and resets it."""
+    converter = getattr(_converters, "markdown", None)
+    if converter is None:
+        converter = markdown.Markdown(extensions=MARKDOWN_EXTENSIONS, output_format="html")
+        _converters.markdown = converter
+    return converter
+
+
 def render_markdown(source: str) -> str:
     """Turn a post's Markdown source into the sanitised HTML that pages show."""
-    html = markdown.markdown(
-        defuse(source or ""), extensions=MARKDOWN_EXTENSIONS, output_format="html"
-    )
+    converter = _converter()
+    try:
+        html = converter.convert(defuse(source or ""))
+    finally:
+        converter.reset()
     return sanitize_html(html)
 
 

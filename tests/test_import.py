@@ -79,3 +79,17 @@ def test_cli_import_reports_progress_and_totals(runner, site):
     result = runner.invoke(args=["forum", "import-stackexchange", str(path)])
     assert result.exit_code == 0, result.output
     assert "Imported iot.stackexchange.com: 320 questions, 508 answers" in result.output
+
+
+def test_bodies_rendered_in_worker_processes_come_back_in_order(app):
+    from forum.importer import PARALLEL_FROM, _render_in_background
+    from forum.markup import render_markdown, sanitize_html
+
+    texts = [
+        f"Post **{n}** <script>alert({n})</script> see http://example.com/{n}"
+        for n in range(PARALLEL_FROM + 50)
+    ]
+    html, markdown = _render_in_background([(sanitize_html, texts), (render_markdown, texts[:3])])
+    assert html.get() == [sanitize_html(t) for t in texts]
+    assert markdown.get() == [render_markdown(t) for t in texts[:3]]
+    assert "<script>" not in "".join(html.get())
