@@ -68,7 +68,7 @@ class PatternUrls:
     else (`_external`, `_anchor`, values that would be escaped) goes to Flask's url_for."""
 
     PLAIN = re.compile(r"[A-Za-z0-9._~-]+\Z")
-    LIMIT = 5_000  # patterns kept; past it they are dropped and built again
+    LIMIT = 5_000  # patterns kept; past it they are dropped and built again (a safeguard)
 
     def __init__(self):
         self._number = 10**14 + secrets.randbelow(9 * 10**14)  # + n for the n-th number
@@ -93,6 +93,11 @@ class PatternUrls:
         if not names or any(k.startswith("_") for k in values):
             return url_for(endpoint, **values)
         fixed = tuple(sorted((k, v) for k, v in values.items() if k not in names))
+        chosen = self._chosen.get(endpoint, ())
+        if any(v is not None and k not in chosen for k, v in fixed):
+            # A value Flask would escape (a search's words, a `next` path): one URL of its
+            # own, not worth keeping.
+            return url_for(endpoint, **values)
         key = (request.script_root, endpoint, tuple(names), fixed)
         found = self._patterns.get(key)
         if found is None:
