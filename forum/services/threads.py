@@ -20,7 +20,6 @@ from ..models import (
     Question,
     Tag,
     User,
-    Vote,
     question_tags,
 )
 from ..permissions import can_see_deleted, can_see_hidden, reputation_needed
@@ -238,20 +237,6 @@ def _wrote_in(viewer: User, question_id: int) -> bool:
     )
 
 
-def votes_in_thread(viewer: User, question_id: int) -> dict[str, int]:
-    """The reader's votes on the question and its answers, keyed "q<id>" / "a<id>", in one
-    query that needs no list of the answers."""
-    rows = db.session.execute(
-        select(Vote.question_id, Vote.answer_id, Vote.value)
-        .outerjoin(Answer, Answer.id == Vote.answer_id)
-        .where(
-            Vote.user_id == viewer.id,
-            or_(Vote.question_id == question_id, Answer.question_id == question_id),
-        )
-    )
-    return {(f"q{q}" if q is not None else f"a{a}"): value for q, a, value in rows}
-
-
 def _require_visible(viewer: User | None, question: Question | None) -> None:
     if question is None or (question.deleted_at is not None and not can_see_deleted(viewer)):
         raise NotFound("That question does not exist or was deleted.")
@@ -304,7 +289,7 @@ def load_thread(viewer: User | None, question_id: int) -> Thread:
         question=question,
         answers=answers,
         question_comments=[],
-        my_votes=votes_by(viewer, question, [a.id for a in answers]),
+        my_votes=votes_by(viewer, question.id),
         can_read_private=_private_visible(viewer, question),
     )
     for comment in db.session.scalars(comments_query):

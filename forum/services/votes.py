@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -115,14 +115,17 @@ def _apply_vote(voter, model, column, target, post_id, value) -> int | None:
     return result
 
 
-def votes_by(user: User | None, question: Question, answer_ids: list[int]) -> dict[str, int]:
-    """The viewer's votes on a thread, keyed "q<id>" / "a<id>", in one query."""
+def votes_by(user: User | None, question_id: int) -> dict[str, int]:
+    """The viewer's votes on the question and its answers, keyed "q<id>" / "a<id>", in one
+    query that needs no list of the answers."""
     if user is None or not user.is_authenticated:
         return {}
     rows = db.session.execute(
-        select(Vote.question_id, Vote.answer_id, Vote.value).where(
+        select(Vote.question_id, Vote.answer_id, Vote.value)
+        .outerjoin(Answer, Answer.id == Vote.answer_id)
+        .where(
             Vote.user_id == user.id,
-            (Vote.question_id == question.id) | Vote.answer_id.in_(answer_ids or [-1]),
+            or_(Vote.question_id == question_id, Answer.question_id == question_id),
         )
     )
     return {(f"q{q}" if q is not None else f"a{a}"): value for q, a, value in rows}

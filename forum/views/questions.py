@@ -28,6 +28,7 @@ from ..services import badges, posting, reputation, self_service, threads, watch
 from ..services.errors import InvalidInput
 from ..services.history import versions_of
 from ..services.posting_keys import new_key as new_posting_key
+from ..services.votes import votes_by
 from ..templating import slugify
 from .helpers import (
     already_posted,
@@ -206,7 +207,7 @@ def _render_for_reader(question_id: int):
     if audience is None:
         return render_thread(question_id)
     pieces = _shared_rendering(question, audience, current_user._get_current_object())
-    votes = threads.votes_in_thread(current_user, question.id)
+    votes = votes_by(current_user, question.id)
     token = generate_csrf()
 
     def value(hole: str) -> str:
