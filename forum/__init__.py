@@ -148,14 +148,21 @@ def _register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def bell():
-        """The signed-in reader's unread count for the header (one indexed COUNT query);
-        pages keep it fresh by asking /notifications/count."""
+        """The signed-in reader's unread count for the header (one indexed COUNT query,
+        unless the page read it with its own statement, as the thread page does, and left
+        it in the request under `UNREAD_KEY`); pages keep it fresh by asking
+        /notifications/count."""
+        from flask import request
         from flask_login import current_user
 
         from .services.notifications import unread_count
+        from .templating import UNREAD_KEY
 
         if current_user.is_authenticated:
-            return {"unread_notifications": unread_count(current_user.id)}
+            unread = request.environ.get(UNREAD_KEY)
+            if unread is None:
+                unread = unread_count(current_user.id)
+            return {"unread_notifications": unread}
         return {}
 
 

@@ -11,6 +11,10 @@ from markupsafe import Markup, escape
 
 from .markup import excerpt, plain_text
 
+# Where a page that already read the header's unread count leaves it for the bell (in the
+# request's WSGI environ: per request, unlike `g`, which an app context may share).
+UNREAD_KEY = "forum.unread_notifications"
+
 
 def timeago(value: datetime | None) -> str:
     if value is None:

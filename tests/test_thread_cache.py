@@ -4,9 +4,9 @@ import re
 
 from flask import g
 
-from forum.extensions import cache
-from forum.models import Question, Role
-from forum.services import marks, moderation, posting, votes
+from forum.extensions import cache, db
+from forum.models import Answer, Question, Role, User
+from forum.services import marks, moderation, posting, votes, watching
 
 from .conftest import AuthActions
 from .factories import done
@@ -218,3 +218,43 @@ def test_the_templates_url_for_builds_what_flasks_does(app):
         for endpoint, values in cases * 2:  # the second time from the kept pattern
             assert urls(endpoint, **values) == url_for(endpoint, **values)
         assert urls("people.profile", user_id=3, _anchor="x") == "/help/users/3#x"
+
+
+def test_a_reader_of_a_shared_rendering_sees_their_own_bell_watch_and_votes(
+    app, make, count_queries
+):
+    question = build_thread(make, answers=2, comments_per_post=1)
+    answer = question.answers[0]
+    reader = make.user()
+    theirs = make.question(author=reader)
+    make.answer(theirs)  # tells the reader: one unread notification
+    done(watching.set_watch(reader, question, "watching"))
+    thread, email = question.id, reader.email
+    client = app.test_client()
+    assert AuthActions(client).login(email).status_code == 302
+    client.get(f"/questions/{thread}")  # the shared rendering is made once
+
+    def read() -> tuple[str, list[str]]:
+        with count_queries() as counter:
+            response = client.get(f"/questions/{thread}")
+        assert response.status_code == 200
+        return response.get_data(as_text=True), counter.statements
+
+    html, statements = read()
+    assert re.search(r'data-testid="bell-count">1<', html)
+    assert re.search(r'data-testid="watch-state">Watching', html)
+    assert 'aria-pressed="true"' not in html
+    # The sign-in, then the thread's header with everything of the reader's: nothing else.
+    assert len(statements) == 2, statements
+
+    done(votes.cast_vote(db.session.get(User, reader.id), db.session.get(Answer, answer.id), "up"))
+    done(
+        watching.set_watch(
+            db.session.get(User, reader.id), db.session.get(Question, thread), "muted"
+        )
+    )
+    client.get(f"/questions/{thread}")  # the vote changed the score: a new rendering
+    html, statements = read()
+    assert 'class="vote up" aria-pressed="true"' in html[html.index(f'id="answer-{answer.id}"') :]
+    assert re.search(r'data-testid="watch-state">Muted', html)
+    assert len(statements) == 3, statements  # and the reader's votes, now that there are some

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db, insert_unless_taken
@@ -145,6 +146,22 @@ def end_sessions(user: User, keep: str | None = None) -> int:
     return db.session.execute(query.values(revoked_at=utcnow())).rowcount
 
 
+@functools.cache
+def _signed_in_statement():
+    """Built once: a request that signs in a reader runs it, and building it costs about as
+    much as running it."""
+    return (
+        select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(
+            User.id == bindparam("user_id"),
+            LoginSession.token_hash == bindparam("token_hash"),
+            LoginSession.revoked_at.is_(None),
+            LoginSession.expires_at > bindparam("now"),
+        )
+    )
+
+
 def signed_in_user(session_id: str) -> User | None:
     """The user behind Flask-Login's id ("<user id>:<token>") while that sign-in is live: not
     signed out, not expired, the account active. One query."""
@@ -152,14 +169,8 @@ def signed_in_user(session_id: str) -> User | None:
     if not user_id.isdigit() or not token:
         return None
     user = db.session.scalar(
-        select(User)
-        .join(LoginSession, LoginSession.user_id == User.id)
-        .where(
-            User.id == int(user_id),
-            LoginSession.token_hash == _token_hash(token),
-            LoginSession.revoked_at.is_(None),
-            LoginSession.expires_at > utcnow(),
-        )
+        _signed_in_statement(),
+        {"user_id": int(user_id), "token_hash": _token_hash(token), "now": utcnow()},
     )
     if user is not None:
         user.login_token = token

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import bindparam, exists, func, or_, select
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from ..extensions import cache, db
@@ -15,11 +17,14 @@ from ..markup import excerpt
 from ..models import (
     Answer,
     Comment,
+    Notification,
     PrivateMessage,
     Product,
     Question,
     Tag,
     User,
+    Vote,
+    Watch,
     question_tags,
 )
 from ..permissions import can_see_deleted, can_see_hidden, reputation_needed
@@ -183,27 +188,77 @@ def _author_columns(relationship):
     )
 
 
-def thread_header(viewer: User | None, question_id: int) -> Question:
-    """Just what decides whether a cached rendering of the thread may be served: the
-    question's title and revision, after the same visibility checks as `load_thread`."""
-    question = db.session.scalar(
-        select(Question)
-        .where(Question.id == question_id)
-        .options(
-            load_only(
-                Question.title,
-                Question.revision,
-                Question.deleted_at,
-                Question.hidden_at,
-                Question.author_id,
-            )
-        )
+@dataclass(frozen=True)
+class ThreadHeader:
+    """Just what decides which rendering of a thread a reader gets: the question's title,
+    revision, visibility and asker; for a signed-in reader, also their own standing in the
+    thread and the header's unread count, read in the same statement."""
+
+    id: int
+    title: str
+    revision: int
+    author_id: int
+    deleted_at: datetime | None
+    hidden_at: datetime | None
+    wrote_in: bool = False  # an answer or comment of the reader's, live or not
+    watch_level: str | None = None
+    has_votes: bool = False
+    unread: int | None = None
+
+
+@functools.cache
+def _header_statements():
+    """The two forms of the header's one statement, built once (bound per call)."""
+    question_id, viewer_id = bindparam("question_id"), bindparam("viewer_id")
+    columns = (
+        Question.id,
+        Question.title,
+        Question.revision,
+        Question.author_id,
+        Question.deleted_at,
+        Question.hidden_at,
     )
-    _require_visible(viewer, question)
-    return question
+    anonymous = select(*columns).where(Question.id == question_id)
+    answered = exists().where(Answer.question_id == Question.id, Answer.author_id == viewer_id)
+    commented = exists().where(Comment.question_id == Question.id, Comment.author_id == viewer_id)
+    voted_answers = (
+        select(Vote.id)
+        .join(Answer, Answer.id == Vote.answer_id)
+        .where(Vote.user_id == viewer_id, Answer.question_id == Question.id)
+    )
+    voted = exists().where(Vote.user_id == viewer_id, Vote.question_id == Question.id)
+    reader = select(
+        *columns,
+        or_(answered, commented).label("wrote_in"),
+        select(Watch.level)
+        .where(Watch.user_id == viewer_id, Watch.question_id == Question.id)
+        .scalar_subquery()
+        .label("watch_level"),
+        or_(voted, voted_answers.exists()).label("has_votes"),
+        select(func.count(Notification.id))
+        .where(Notification.user_id == viewer_id, Notification.read_at.is_(None))
+        .scalar_subquery()
+        .label("unread"),
+    ).where(Question.id == question_id)
+    return anonymous, reader
 
 
-def reader_class(viewer: User, question: Question) -> str | None:
+def thread_header(viewer: User | None, question_id: int) -> ThreadHeader:
+    """The thread's header after the same visibility checks as `load_thread`, in one
+    statement (with the signed-in reader's own part: whether they wrote in the thread,
+    their watch, whether they voted in it, their unread notifications)."""
+    anonymous, reader = _header_statements()
+    if viewer is not None and viewer.is_authenticated:
+        row = db.session.execute(reader, {"question_id": question_id, "viewer_id": viewer.id})
+    else:
+        row = db.session.execute(anonymous, {"question_id": question_id})
+    row = row.first()
+    header = None if row is None else ThreadHeader(**row._mapping)
+    _require_visible(viewer, header)
+    return header
+
+
+def reader_class(viewer: User, header: ThreadHeader) -> str | None:
     """The name of the rendering that this signed-in reader shares with others, or None when
     the page must be made for them alone.
 
@@ -212,32 +267,13 @@ def reader_class(viewer: User, question: Question) -> str | None:
     request, `page_pieces`) and, when they lack the reputation to comment, the hint that
     says how much they have. Staff, the asker and the thread's authors see their own
     controls (edit, accept, verify, thank), so their pages are made per request."""
-    if viewer.is_staff or viewer.id == question.author_id or _wrote_in(viewer, question.id):
+    if viewer.is_staff or viewer.id == header.author_id or header.wrote_in:
         return None
     lacking = reputation_needed(viewer, "comment")
     return "reader" if lacking is None else f"reader-{lacking}-{viewer.reputation}"
 
 
-def _wrote_in(viewer: User, question_id: int) -> bool:
-    """Whether this person wrote an answer or comment in the thread (live or not), in one
-    query."""
-    return bool(
-        db.session.scalar(
-            select(
-                or_(
-                    exists().where(
-                        Answer.question_id == question_id, Answer.author_id == viewer.id
-                    ),
-                    exists().where(
-                        Comment.question_id == question_id, Comment.author_id == viewer.id
-                    ),
-                )
-            )
-        )
-    )
-
-
-def _require_visible(viewer: User | None, question: Question | None) -> None:
+def _require_visible(viewer: User | None, question: Question | ThreadHeader | None) -> None:
     if question is None or (question.deleted_at is not None and not can_see_deleted(viewer)):
         raise NotFound("That question does not exist or was deleted.")
     if question.hidden_at is not None and not can_see_hidden(viewer):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -115,17 +116,24 @@ def _apply_vote(voter, model, column, target, post_id, value) -> int | None:
     return result
 
 
+@functools.cache
+def _votes_statement():
+    """Built once (see `votes_by`)."""
+    question_id = bindparam("question_id")
+    return (
+        select(Vote.question_id, Vote.answer_id, Vote.value)
+        .outerjoin(Answer, Answer.id == Vote.answer_id)
+        .where(
+            Vote.user_id == bindparam("user_id"),
+            or_(Vote.question_id == question_id, Answer.question_id == question_id),
+        )
+    )
+
+
 def votes_by(user: User | None, question_id: int) -> dict[str, int]:
     """The viewer's votes on the question and its answers, keyed "q<id>" / "a<id>", in one
     query that needs no list of the answers."""
     if user is None or not user.is_authenticated:
         return {}
-    rows = db.session.execute(
-        select(Vote.question_id, Vote.answer_id, Vote.value)
-        .outerjoin(Answer, Answer.id == Vote.answer_id)
-        .where(
-            Vote.user_id == user.id,
-            or_(Vote.question_id == question_id, Answer.question_id == question_id),
-        )
-    )
+    rows = db.session.execute(_votes_statement(), {"user_id": user.id, "question_id": question_id})
     return {(f"q{q}" if q is not None else f"a{a}"): value for q, a, value in rows}

@@ -29,7 +29,7 @@ from ..services.errors import InvalidInput
 from ..services.history import versions_of
 from ..services.posting_keys import new_key as new_posting_key
 from ..services.votes import votes_by
-from ..templating import slugify
+from ..templating import UNREAD_KEY, slugify
 from .helpers import (
     already_posted,
     attach_error,
@@ -40,6 +40,7 @@ from .helpers import (
 )
 
 bp = Blueprint("questions", __name__)
+NOT_READ = object()  # a value the request has not read yet
 
 
 def _post_limit() -> str:
@@ -201,13 +202,16 @@ def show(question_id: int, slug: str | None = None):
 def _render_for_reader(question_id: int):
     """A signed-in customer's page from the rendering shared by readers like them (see
     `threads.reader_class`), with their own votes, CSRF token and posting keys filled in;
-    made for them alone when they have controls of their own in the thread."""
-    question = threads.thread_header(current_user, question_id)
-    audience = threads.reader_class(current_user, question)
+    made for them alone when they have controls of their own in the thread. What is theirs
+    (whether they wrote in the thread, their watch, whether they voted, the header's unread
+    count) comes with the thread's header in one statement."""
+    header = threads.thread_header(current_user, question_id)
+    request.environ[UNREAD_KEY] = header.unread  # for the header's bell (see `forum.bell`)
+    audience = threads.reader_class(current_user, header)
     if audience is None:
-        return render_thread(question_id)
-    pieces = _shared_rendering(question, audience, current_user._get_current_object())
-    votes = votes_by(current_user, question.id)
+        return render_thread(question_id, watch_level=header.watch_level)
+    pieces = _shared_rendering(header, audience, current_user._get_current_object())
+    votes = votes_by(current_user, header.id) if header.has_votes else {}
     token = generate_csrf()
 
     def value(hole: str) -> str:
@@ -219,9 +223,9 @@ def _render_for_reader(question_id: int):
 
     return render_template(
         "questions/show.html",
-        question=question,
+        question=header,
         thread_html=Markup(fill(pieces, value)),
-        watch_level=watching.watch_level(current_user, question_id),
+        watch_level=header.watch_level,
     )
 
 
@@ -271,16 +275,21 @@ def render_thread(
     answer_form=None,
     comment_form=None,
     comment_target=None,
+    watch_level: str | None | object = NOT_READ,
 ):
     """The thread for the signed-in reader; after a refused form, with its errors and text
-    and status 400."""
+    and status 400. `watch_level`: the reader's, when already read."""
     thread = threads.load_thread(current_user, question_id)
     failed = (answer_form and answer_form.errors) or (comment_form and comment_form.errors)
     return (
         render_template(
             "questions/show.html",
             **_thread_context(thread, answer_form, comment_form, comment_target),
-            watch_level=watching.watch_level(current_user, question_id),
+            watch_level=(
+                watching.watch_level(current_user, question_id)
+                if watch_level is NOT_READ
+                else watch_level
+            ),
         ),
         400 if failed else 200,
     )
