@@ -201,6 +201,11 @@ def load(env: str | None = None) -> dict:
         # Seconds an anonymous reader's rendering of a thread is kept (0: never cached). A
         # change to the thread makes a new one at once; this only ages the "2 hours ago"s.
         "THREAD_CACHE_SECONDS": _number("FORUM_THREAD_CACHE_SECONDS", 60, int, low=0, high=86400),
+        # Seconds a post's block of a thread page is kept (0: never). A block is kept under a
+        # digest of everything it shows, so it is never stale: this only bounds the memory.
+        "POST_BLOCK_CACHE_SECONDS": _number(
+            "FORUM_POST_BLOCK_CACHE_SECONDS", 3600, int, low=0, high=7 * 86400
+        ),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         # Secure cookies in production; FORUM_SECURE_COOKIES=0 only for plain-HTTP setups such

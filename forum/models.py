@@ -60,6 +60,9 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
+STAFF_ROLES = frozenset({Role.STAFF, Role.MODERATOR, Role.ADMIN})
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -92,7 +95,7 @@ class User(UserMixin, db.Model):
 
     @property
     def is_staff(self) -> bool:
-        return self.role in (Role.STAFF, Role.MODERATOR, Role.ADMIN)
+        return self.role in STAFF_ROLES
 
     @property
     def mention_name(self) -> str:

@@ -25,6 +25,11 @@ class Holes:
         """[text, hole name, text, hole name, ..., text]."""
         return html.split(self.marker)
 
+    def join(self, pieces: list[str]) -> str:
+        """The html that `split` made these pieces of (perhaps another rendering's), with
+        this rendering's holes."""
+        return self.marker.join(pieces)
+
 
 def fill(pieces: list[str], value: Callable[[str], str]) -> str:
     """The page with each hole replaced by `value(its name)`."""

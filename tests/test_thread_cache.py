@@ -3,6 +3,7 @@
 import re
 
 from flask import g
+from sqlalchemy import select
 
 from forum.extensions import cache, db
 from forum.models import Answer, Question, Role, User
@@ -229,7 +230,7 @@ def test_a_reader_of_a_shared_rendering_sees_their_own_bell_watch_and_votes(
     theirs = make.question(author=reader)
     make.answer(theirs)  # tells the reader: one unread notification
     done(watching.set_watch(reader, question, "watching"))
-    thread, email = question.id, reader.email
+    thread, email, answer_id = question.id, reader.email, answer.id
     client = app.test_client()
     assert AuthActions(client).login(email).status_code == 302
     client.get(f"/questions/{thread}")  # the shared rendering is made once
@@ -247,7 +248,8 @@ def test_a_reader_of_a_shared_rendering_sees_their_own_bell_watch_and_votes(
     # The sign-in, then the thread's header with everything of the reader's: nothing else.
     assert len(statements) == 2, statements
 
-    done(votes.cast_vote(db.session.get(User, reader.id), db.session.get(Answer, answer.id), "up"))
+    reader = db.session.scalar(select(User).where(User.email == email))
+    done(votes.cast_vote(reader, db.session.get(Answer, answer_id), "up"))
     done(
         watching.set_watch(
             db.session.get(User, reader.id), db.session.get(Question, thread), "muted"
@@ -255,6 +257,6 @@ def test_a_reader_of_a_shared_rendering_sees_their_own_bell_watch_and_votes(
     )
     client.get(f"/questions/{thread}")  # the vote changed the score: a new rendering
     html, statements = read()
-    assert 'class="vote up" aria-pressed="true"' in html[html.index(f'id="answer-{answer.id}"') :]
+    assert 'class="vote up" aria-pressed="true"' in html[html.index(f'id="answer-{answer_id}"') :]
     assert re.search(r'data-testid="watch-state">Muted', html)
     assert len(statements) == 3, statements  # and the reader's votes, now that there are some

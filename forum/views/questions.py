@@ -24,6 +24,7 @@ from ..forms import AnswerForm, CommentForm, EditQuestionForm, QuestionForm
 from ..markup import render_markdown
 from ..models import Answer, Comment, Question
 from ..page_pieces import Holes, VoteHoles, fill, vote_state
+from ..post_blocks import PostBlocks, rendered_anew
 from ..services import badges, posting, reputation, self_service, threads, watching
 from ..services.errors import InvalidInput
 from ..services.history import versions_of
@@ -189,8 +190,6 @@ def ask():
 @bp.route("/questions/<id:question_id>")
 @bp.route("/questions/<id:question_id>/<slug>")
 def show(question_id: int, slug: str | None = None):
-    if not current_app.config["THREAD_CACHE_SECONDS"]:
-        return render_thread(question_id)
     if current_user.is_authenticated:
         return _render_for_reader(question_id)
     question = threads.thread_header(None, question_id)
@@ -232,23 +231,29 @@ def _render_for_reader(question_id: int):
 def _shared_rendering(question, audience: str, reader=None) -> list[str]:
     """The thread as every reader of this audience sees it, rendered once per revision of
     the thread and kept as pieces around the holes where each reader's own values go. Most
-    readers come from search, and the page then costs a few small queries."""
+    readers come from search, and the page then costs a few small queries. When it is made
+    anew, the posts that did not change come from their blocks (`post_blocks`)."""
     key = f"thread-page:{question.id}:{question.revision}:{audience}"
-    pieces = cache.get(key)
+    seconds = current_app.config["THREAD_CACHE_SECONDS"]
+    pieces = cache.get(key) if seconds else None
     if pieces is None:
-        thread = threads.load_thread(reader, question.id)
+        thread = threads.read_thread(reader, question.id, votes=False)
         holes = Holes()
         if reader is not None:
             thread.my_votes = VoteHoles(holes)
+        context = _thread_context(thread)
+        blocks = PostBlocks.fetch(thread, audience, context["top_badges"], holes)
         pieces = holes.split(
             render_template(
                 "questions/_thread.html",
-                **_thread_context(thread),
+                **context | {"block": blocks},
                 csrf_token=lambda: holes("csrf"),
                 posting_key=lambda: holes("posting-key"),
             )
         )
-        cache.set(key, pieces, timeout=current_app.config["THREAD_CACHE_SECONDS"])
+        blocks.save()
+        if seconds:
+            cache.set(key, pieces, timeout=seconds)
     return pieces
 
 
@@ -263,6 +268,7 @@ def _thread_context(thread, answer_form=None, comment_form=None, comment_target=
     return dict(
         thread=thread,
         question=thread.question,
+        block=rendered_anew,
         top_badges={user_id: held[user_id][0] for user_id in held},
         answer_form=answer_form or AnswerForm(formdata=None),
         comment_form=comment_form,
@@ -279,7 +285,7 @@ def render_thread(
 ):
     """The thread for the signed-in reader; after a refused form, with its errors and text
     and status 400. `watch_level`: the reader's, when already read."""
-    thread = threads.load_thread(current_user, question_id)
+    thread = threads.read_thread(current_user, question_id)
     failed = (answer_form and answer_form.errors) or (comment_form and comment_form.errors)
     return (
         render_template(

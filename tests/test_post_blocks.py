@@ -1,0 +1,157 @@
+"""A thread page made anew takes its unchanged posts from their blocks, which are kept by what
+they show: nothing shown is ever stale, and readers' own values still go in per request."""
+
+import re
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import update
+
+from forum import templating
+from forum.extensions import cache, db
+from forum.models import Question, User
+from forum.post_blocks import PREFIX
+from forum.services import marks, posting, votes
+
+from .conftest import AuthActions
+from .factories import done
+from .test_performance_counts import build_thread
+
+CSRF_IN_FORMS = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def page_cache_off(app):
+    """Every request makes its page anew, as after every change to a thread."""
+    app.config["THREAD_CACHE_SECONDS"] = 0
+    cache.clear()
+    yield
+    app.config["THREAD_CACHE_SECONDS"] = 60
+
+
+def blocks_kept() -> set[str]:
+    return {key for key in cache.cache._cache if key.startswith(PREFIX)}
+
+
+def anonymous_page(app, question_id: int) -> str:
+    response = app.test_client().get(f"/questions/{question_id}")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_a_change_renders_only_the_post_it_changed(app, make, page_cache_off):
+    question = build_thread(make, answers=3, comments_per_post=1)
+    edited = sorted(question.answers, key=lambda a: a.id)[1]
+    thread, author = question.id, edited.author
+    anonymous_page(app, thread)
+    before = blocks_kept()
+    assert len(before) == 4  # the question and three answers, each with its comments
+
+    posting.edit_answer(author, edited, "Answer rewritten: reset the router first.")
+    db.session.commit()
+    html = anonymous_page(app, thread)
+
+    assert "Answer rewritten: reset the router first." in html
+    assert "Answer number 1 here." not in html
+    assert html.count('data-testid="answer"') == 3
+    after = blocks_kept()
+    assert before < after and len(after - before) == 1  # the edited answer's block alone
+
+
+def answer_block(app, thread: int, answer_id: int) -> str:
+    html = anonymous_page(app, thread)
+    start = html.index(f'id="answer-{answer_id}"')
+    return html[start : html.index("</article>", start)]
+
+
+def test_an_authors_new_reputation_shows_at_once(app, make, page_cache_off):
+    """Reputation changes without the thread changing."""
+    question = build_thread(make, answers=1, comments_per_post=0)
+    answer = question.answers[0]
+    thread, answer_id, author_id = question.id, answer.id, answer.author_id
+    assert "4321" not in answer_block(app, thread, answer_id)
+    db.session.execute(update(User).where(User.id == author_id).values(reputation=4321))
+    db.session.commit()
+    assert re.search(r'data-testid="reputation"[^>]*>4321<', answer_block(app, thread, answer_id))
+
+
+def test_the_ago_texts_follow_the_clock(app, make, page_cache_off, monkeypatch):
+    question = build_thread(make, answers=1, comments_per_post=0)
+    thread, answer_id = question.id, question.answers[0].id
+    assert "just now" in answer_block(app, thread, answer_id)
+
+    class ThreeHoursLater(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.now(tz) + timedelta(hours=3)
+
+    monkeypatch.setattr(templating, "datetime", ThreeHoursLater)
+    block = answer_block(app, thread, answer_id)
+    assert "3 hours ago" in block and "just now" not in block
+
+
+def test_a_reused_block_gets_each_readers_own_token_and_votes(app, make, page_cache_off):
+    question = build_thread(make, answers=2, comments_per_post=1)
+    first_answer = sorted(question.answers, key=lambda a: a.id)[0]
+    voter, other = make.user(), make.user()
+    thread, answer_id, emails = question.id, first_answer.id, (voter.email, other.email)
+    done(votes.cast_vote(voter, first_answer, "up"))
+    pages = []
+    for email in emails:
+        client = app.test_client()
+        assert AuthActions(client).login(email).status_code == 302
+        pages.append(client.get(f"/questions/{thread}").get_data(as_text=True))
+    kept = blocks_kept()
+    # The second reader's page was made from the blocks the first one's made.
+    assert len(kept) == 3
+    for html in pages:
+        assert "hole-" not in html
+        head = re.search(r'<meta name="csrf-token" content="([^"]+)"', html).group(1)
+        assert set(CSRF_IN_FORMS.findall(html)) == {head}
+    assert CSRF_IN_FORMS.findall(pages[0])[0] != CSRF_IN_FORMS.findall(pages[1])[0]
+    box = 'class="vote up" aria-pressed="true"'
+    assert box in pages[0][pages[0].index(f'id="answer-{answer_id}"') :]
+    assert box not in pages[1]
+
+
+def test_authors_pages_are_made_for_them_and_keep_no_block(app, make, page_cache_off):
+    question = build_thread(make, answers=2, comments_per_post=0)
+    mine = question.answers[0]
+    thread, mine_id, email = question.id, mine.id, mine.author.email
+    anonymous_page(app, thread)
+    kept = blocks_kept()
+    client = app.test_client()
+    assert AuthActions(client).login(email).status_code == 302
+    html = client.get(f"/questions/{thread}").get_data(as_text=True)
+    assert f'href="/answers/{mine_id}/edit"' in html
+    assert blocks_kept() == kept
+    # ...and the anonymous blocks never show the author's controls.
+    assert f'href="/answers/{mine_id}/edit"' not in anonymous_page(app, thread)
+
+
+def test_with_blocks_off_every_post_is_rendered_and_none_kept(app, make, page_cache_off):
+    app.config["POST_BLOCK_CACHE_SECONDS"] = 0
+    try:
+        question = build_thread(make, answers=2, comments_per_post=1)
+        thread = question.id
+        html = anonymous_page(app, thread)
+        assert html.count('data-testid="answer"') == 2
+        assert blocks_kept() == set()
+    finally:
+        app.config["POST_BLOCK_CACHE_SECONDS"] = 3600
+
+
+def test_marks_and_votes_change_the_blocks_they_show_in(app, make, page_cache_off):
+    question = build_thread(make, answers=2, comments_per_post=0)
+    asker = db.session.get(Question, question.id).author
+    answer = sorted(question.answers, key=lambda a: a.id)[0]
+    thread, answer_id = question.id, answer.id
+    anonymous_page(app, thread)
+    done(votes.cast_vote(make.user(), answer, "up"))
+    done(marks.accept_answer(asker, answer))
+    html = anonymous_page(app, thread)
+    block = html[html.index(f'id="answer-{answer_id}"') :]
+    assert 'data-testid="accepted-badge"' in block
+    assert re.search(r'data-testid="score">1<', block)
+    done(marks.unaccept_answer(asker, db.session.get(Question, thread)))
+    assert 'data-testid="accepted-badge"' not in anonymous_page(app, thread)
