@@ -31,7 +31,7 @@ def _fail_soft(name: str, default):
             return method(self, *args, **kwargs)
         except RedisError as error:
             _warn(error)
-            return default() if callable(default) else default
+            return default(*args) if callable(default) else default
 
     call.__name__ = name
     return call
@@ -41,14 +41,14 @@ class ResilientRedisCache(RedisCache):
     """Flask-Caching's RedisCache, with each operation a miss (or a no-op) when Redis fails."""
 
     get = _fail_soft("get", None)
-    get_many = _fail_soft("get_many", lambda: [])
-    get_dict = _fail_soft("get_dict", lambda: {})
+    get_many = _fail_soft("get_many", lambda *keys: [None] * len(keys))  # a miss for each key
+    get_dict = _fail_soft("get_dict", lambda *_keys: {})
     has = _fail_soft("has", False)
     set = _fail_soft("set", False)
     add = _fail_soft("add", False)
-    set_many = _fail_soft("set_many", lambda: [])
+    set_many = _fail_soft("set_many", lambda *_args: [])
     delete = _fail_soft("delete", False)
-    delete_many = _fail_soft("delete_many", lambda: [])
+    delete_many = _fail_soft("delete_many", lambda *_keys: [])
     clear = _fail_soft("clear", False)
     inc = _fail_soft("inc", None)
     dec = _fail_soft("dec", None)

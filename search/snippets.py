@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import lru_cache
+from itertools import islice
 
 from .documents import Segment
 
@@ -29,13 +30,19 @@ def make_stemmer(analyzer) -> Callable[[str], str | None]:
 
 
 def _matches(text: str, terms: frozenset[str], stem, limit: int | None = None):
-    found = []
-    for match in WORD.finditer(text):
-        if stem(match.group().lower()) in terms:
-            found.append((match.start(), match.end()))
-            if limit and len(found) >= limit:
-                break
-    return found
+    """(start, end) of each word of `text` whose indexed form is one of `terms`: each
+    distinct word is stemmed once, and only a text that has one of them is walked for its
+    positions, by a pattern of exactly those words (in C, not word by word in Python)."""
+    lowered = text.lower()
+    wanted = {word for word in set(WORD.findall(lowered)) if stem(word) in terms}
+    if not wanted:
+        return []
+    if len(lowered) != len(text):  # lowering moved positions (a few scripts): word by word
+        spans = (m.span() for m in WORD.finditer(text) if m.group().lower() in wanted)
+    else:
+        words = "|".join(re.escape(w) for w in sorted(wanted, key=len, reverse=True))
+        spans = (m.span() for m in re.finditer(rf"(?<!\w)(?:{words})(?!\w)", lowered))
+    return list(islice(spans, limit or None))
 
 
 def _segments(text: str, start: int, end: int, matches) -> list[Segment]:

@@ -7,8 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
-from search import SearchIndex, SearchQuery, ThreadDocument, parse_query
+from search import SearchIndex, SearchQuery, ThreadDocument, parse_query, snippets
+from search.index import ANALYZER
 from search.postgres import PostgresSearchIndex
 
 from .conftest import SEARCH_BACKENDS
@@ -163,6 +166,47 @@ def test_snippets_are_segments_that_mark_the_matches(index):
     hit = index.search(parse_query("orange light")).hits[0]
     assert ("Orange", True) in hit.snippet and ("light", True) in hit.snippet
     assert all(isinstance(text, str) and isinstance(on, bool) for text, on in hit.snippet)
+
+
+def _matches_word_by_word(text, terms, stem, limit=None):
+    """What `snippets._matches` must find: each word whose indexed form is searched."""
+    found = [m.span() for m in snippets.WORD.finditer(text) if stem(m.group().lower()) in terms]
+    return found[:limit] if limit else found
+
+
+WORDS = [
+    "Router",
+    "routers",
+    "pairing",
+    "paired",
+    "bulb",
+    "BULB",
+    "café",
+    "cafe",
+    "the",
+    "é",
+    "İstanbul",
+    "straße",
+    "x1",
+    "naïve",
+]
+
+
+@given(
+    st.lists(st.one_of(st.sampled_from(WORDS), st.text(min_size=1, max_size=8)), max_size=40),
+    st.lists(st.sampled_from(WORDS), min_size=1, max_size=3),
+    st.sampled_from([None, 1, 3, 40]),
+)
+@example(["routerless", "Router", "rebulb", "bulb"], ["routers", "bulb"], None)
+@example(["İstanbul", "router"], ["Router"], 3)
+@settings(max_examples=300, deadline=None)
+def test_snippet_matches_are_every_searched_word_in_place(words, searched, limit):
+    text = " ".join(words)
+    stem = snippets.make_stemmer(ANALYZER)
+    terms = frozenset(t.text for t in ANALYZER(" ".join(searched)))
+    assert snippets._matches(text, terms, stem, limit) == _matches_word_by_word(
+        text, terms, stem, limit
+    )
 
 
 def test_did_you_mean(index):
