@@ -31,6 +31,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -38,7 +39,7 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from search.index import die_with_parent
 
@@ -169,8 +170,8 @@ def notify_batch(limit: int = NOTIFY_BATCH) -> int:
         db.session.commit()
     except Exception as error:
         db.session.rollback()
-        if isinstance(error, DBAPIError) and error.connection_invalidated:
-            raise
+        if isinstance(error, (OperationalError, sqlite3.OperationalError)):
+            raise  # the database is away or locked, not this row: the lane tries again
         if len(ids) > 1:
             for _ in ids:
                 notify_batch(1)
@@ -384,6 +385,13 @@ class NotificationLane:
 
     def start(self) -> None:
         if self.process:
+            # A forked child must not inherit open database connections: SQLite's are
+            # closed when the child lets go of them, and a close in another process drops
+            # the locks this one's connections rely on (the lane started again could then
+            # wait out the lock timeout on every write). Close this thread's session and
+            # the idle connections first; new ones are opened when next needed.
+            db.session.remove()
+            db.engine.dispose()
             context = multiprocessing.get_context("fork")
             self._runner = context.Process(
                 target=_notification_process, args=(self.app, self.poll), name="notifications"

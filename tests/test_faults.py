@@ -510,3 +510,33 @@ def test_the_notification_write_waits_for_the_lock_and_then_takes_it(app, make):
     # The connection's own patience for other writes is back to what it was.
     assert db.session.execute(sa.text("PRAGMA busy_timeout")).scalar() == 15000
     other.close()
+
+
+def test_a_locked_database_never_passes_a_notification_over(app, make, monkeypatch):
+    """A notification whose write finds the database locked past the lane's patience is
+    tried again later, not passed over as a bad row: nobody loses it."""
+    import functools
+
+    from forum import worker
+    from forum.extensions import take_write_lock
+
+    asker, helper = make.user(), make.user()
+    question = make.question(author=asker, title="Thermostat forgets its schedule")
+    answer = posting.post_answer(helper, question.id, "Replace the backup battery.")
+    db.session.commit()
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        monkeypatch.setattr(
+            worker, "take_write_lock", functools.partial(take_write_lock, patience=0.2)
+        )
+        other = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # someone else holds the write lock throughout
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            worker.notify_batch()
+        other.execute("COMMIT")
+        other.close()
+        assert not _asker_told(answer.id, asker.id)
+    worker.notify_batch()
+    assert _asker_told(answer.id, asker.id)
