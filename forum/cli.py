@@ -47,6 +47,15 @@ def worker_cli(ctx: click.Context, poll: float, exit_with_parent: bool) -> None:
         pass
 
 
+@worker_cli.command("notify-lane", hidden=True)
+@click.option("--poll", default=0.1, show_default=True, help="seconds between looks when idle")
+def worker_notify_lane(poll: float) -> None:
+    """The notification lane alone, as `flask worker` starts it beside the outbox lane."""
+    from .worker import notification_process
+
+    notification_process(poll)
+
+
 @worker_cli.command("drain")
 def worker_drain() -> None:
     """Consume everything pending now, then stop."""

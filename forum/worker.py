@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import multiprocessing
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -376,37 +377,41 @@ def _scheduler_lane(app, stop: threading.Event) -> None:
 
 
 class NotificationLane:
-    """The notification lane, as a thread of this process or as a child process."""
+    """The notification lane, as a thread of this process or as a process of its own.
+
+    The process is a new interpreter (`flask worker notify-lane`), not a fork of this one:
+    a forked child would inherit this process's SQLite state (its connections and the locks
+    it believes it holds), and a lane started again while another thread here is writing
+    could then wait on a lock that nobody in it holds."""
 
     def __init__(self, app, poll: float, process: bool):
         self.app, self.poll, self.process = app, poll, process
         self._stop = threading.Event()
-        self._runner: threading.Thread | multiprocessing.process.BaseProcess | None = None
+        self._runner: threading.Thread | subprocess.Popen | None = None
 
     def start(self) -> None:
         if self.process:
-            # A forked child must not inherit open database connections: SQLite's are
-            # closed when the child lets go of them, and a close in another process drops
-            # the locks this one's connections rely on (the lane started again could then
-            # wait out the lock timeout on every write). Close this thread's session and
-            # the idle connections first; new ones are opened when next needed.
-            db.session.remove()
-            db.engine.dispose()
-            context = multiprocessing.get_context("fork")
-            self._runner = context.Process(
-                target=_notification_process, args=(self.app, self.poll), name="notifications"
+            command = [sys.executable, "-m", "flask", "--app", "forum:create_app", "worker"]
+            self._runner = subprocess.Popen(
+                [*command, "notify-lane", "--poll", str(self.poll)],
+                preexec_fn=_dies_with(os.getpid()),
             )
-        else:
-            self._runner = threading.Thread(
-                target=_notification_lane,
-                args=(self.app, self.poll, self._stop),
-                name="notifications",
-                daemon=True,
-            )
+            return
+        self._runner = threading.Thread(
+            target=_notification_lane,
+            args=(self.app, self.poll, self._stop),
+            name="notifications",
+            daemon=True,
+        )
         self._runner.start()
 
+    def _alive(self) -> bool:
+        if isinstance(self._runner, subprocess.Popen):
+            return self._runner.poll() is None
+        return self._runner is not None and self._runner.is_alive()
+
     def keep_alive(self) -> None:
-        if self._runner is not None and not self._runner.is_alive() and not self._stop.is_set():
+        if self._runner is not None and not self._alive() and not self._stop.is_set():
             log.warning("The notification lane stopped; starting it again.")
             self.start()
 
@@ -416,20 +421,39 @@ class NotificationLane:
             self._runner.join(timeout=10)
         elif self._runner is not None:
             self._runner.terminate()
-            self._runner.join(timeout=10)
+            try:
+                self._runner.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._runner.kill()
 
 
-def _notification_process(app, poll: float) -> None:
-    """The notification lane's child process (forked): it dies with its parent, and leaves
-    the parent's database connections alone."""
+def _dies_with(parent: int) -> Callable[[], None]:
+    """For a child process, before it runs its program: be killed when `parent` dies, even
+    by SIGKILL, from the first instruction on (Linux; elsewhere nothing). Prepared here, so
+    the child only calls a function (no imports between fork and exec)."""
+    try:
+        prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+    except OSError:
+        return lambda: None
+    getppid, exit_now = os.getppid, os._exit
+
+    def in_child() -> None:
+        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG, kept across exec
+        if getppid() != parent:  # the parent died before that: go now
+            exit_now(0)
+
+    return in_child
+
+
+def notification_process(poll: float) -> None:
+    """The notification lane as a process of its own (`flask worker notify-lane`, started by
+    the worker): it dies with the worker, even killed, and stops on SIGTERM."""
     die_with_parent()
     name_process("forum-notify")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the worker, which stops us
-    with app.app_context():
-        db.engine.dispose(close=False)  # the parent's pooled connections stay the parent's
-    _notification_lane(app, poll, stop)
+    _notification_lane(current_app._get_current_object(), poll, stop)
 
 
 def _notification_lane(app, poll: float, stop: threading.Event) -> None:
