@@ -183,10 +183,12 @@ def _post_columns(model) -> tuple:
     return tuple(columns)
 
 
+# What a thread page shows of a post's author.
+AUTHOR_COLUMNS = (User.display_name, User.source_url, User.role, User.active, User.reputation)
+
+
 def _author_columns(relationship):
-    return joinedload(relationship).load_only(
-        User.display_name, User.source_url, User.role, User.active, User.reputation
-    )
+    return joinedload(relationship).load_only(*AUTHOR_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -368,9 +370,10 @@ class PostView:
     all of a thread's answers (one for its comments), not ORM objects, which cost several
     times the query to build on a thread of 30 answers and 60 comments."""
 
+    # In the order of `_post_rows_statement`'s columns.
     id: int
-    question_id: int
     answer_id: int | None
+    question_id: int
     author_id: int
     body_html: str
     created_at: datetime
@@ -388,41 +391,25 @@ class PostView:
 
 @functools.cache
 def _post_rows_statement(model, show_deleted: bool, show_hidden: bool):
-    """Built once per kind of post and kind of reader."""
-    post, users = model.__table__, User.__table__
-    answer_id = post.c.answer_id if model is Comment else literal(None).label("answer_id")
-    score = post.c.score if model is Answer else literal(0).label("score")
+    """The columns of `_post_columns` and `AUTHOR_COLUMNS` as plain rows; built once per
+    kind of post and kind of reader."""
+    answer_id = model.answer_id if model is Comment else literal(None).label("answer_id")
+    score = () if model is Answer else (literal(0).label("score"),)
     order = (
-        (post.c.score.desc(), post.c.created_at, post.c.id)
+        (Answer.score.desc(), Answer.created_at, Answer.id)
         if model is Answer
-        else (post.c.created_at, post.c.id)
+        else (Comment.created_at, Comment.id)
     )
     statement = (
-        select(
-            post.c.id,
-            post.c.question_id,
-            answer_id,
-            post.c.author_id,
-            post.c.body_html,
-            post.c.created_at,
-            post.c.edited_at,
-            post.c.deleted_at,
-            post.c.hidden_at,
-            score,
-            users.c.display_name,
-            users.c.source_url,
-            users.c.role,
-            users.c.active,
-            users.c.reputation,
-        )
-        .join(users, users.c.id == post.c.author_id)
-        .where(post.c.question_id == bindparam("question_id"))
+        select(model.id, answer_id, *_post_columns(model), *score, *AUTHOR_COLUMNS)
+        .join(User, User.id == model.author_id)
+        .where(model.question_id == bindparam("question_id"))
         .order_by(*order)
     )
     if not show_deleted:
-        statement = statement.where(post.c.deleted_at.is_(None))
+        statement = statement.where(model.deleted_at.is_(None))
     if not show_hidden:
-        statement = statement.where(post.c.hidden_at.is_(None))
+        statement = statement.where(model.hidden_at.is_(None))
     return statement
 
 
