@@ -9,7 +9,7 @@ from sqlalchemy import event
 
 import config as settings
 
-from .extensions import cache, csrf, db, limiter, login_manager, migrate
+from .extensions import begin_writing, cache, csrf, db, limiter, login_manager, migrate, writes
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -84,6 +84,13 @@ def _tune_sqlite(engine) -> None:
         # dashboard reads whole, or a page's worth of rows, stays in it between requests.
         cursor.execute("PRAGMA cache_size=-16000")
         cursor.close()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_write(connection, _cursor, statement, _parameters, _context, _many) -> None:
+        # The driver opens a transaction only at the first write; take the lock for it the
+        # way every writer does (`begin_writing`), not by SQLite's own growing pauses.
+        if writes(statement):
+            begin_writing(connection.connection.driver_connection)
 
 
 def _register_blueprints(app: Flask) -> None:

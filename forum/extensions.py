@@ -30,16 +30,25 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 
-def take_write_lock(session, patience: float = 15.0) -> None:
-    """On SQLite, start the transaction's writing part now, looking for the write lock every
-    millisecond. A writer left to SQLite's own wait looks again after ever longer pauses (up
-    to a tenth of a second), and under a steady stream of short writes from the web
-    processes it can lose the race for a second or more. For a few writes that someone waits
-    on (a notification). PostgreSQL has row locks: nothing to do."""
+WRITE_LOCK_PATIENCE = 15.0  # seconds, as the connections' busy_timeout
+_DML = ("insert", "update", "delete", "replace")
+
+
+def take_write_lock(session, patience: float = WRITE_LOCK_PATIENCE) -> None:
+    """On SQLite, start the transaction's writing part now (see `begin_writing`), before
+    the statements that decide what to write. PostgreSQL has row locks: nothing to do."""
     connection = session.connection()
     if connection.dialect.name != "sqlite":
         return
-    raw = connection.connection.driver_connection
+    begin_writing(connection.connection.driver_connection, patience)
+
+
+def begin_writing(raw: sqlite3.Connection, patience: float = WRITE_LOCK_PATIENCE) -> None:
+    """Take SQLite's write lock for the transaction about to write, looking for it every
+    millisecond. A writer left to SQLite's own wait looks again after ever longer pauses (up
+    to a tenth of a second): under a steady stream of short writes it loses the race to
+    those who look more often, for a second and more. Every writer looking as often makes
+    the wait about as long as the writes ahead of it. Nothing to do inside a transaction."""
     if raw.in_transaction:
         return
     timeout = raw.execute("PRAGMA busy_timeout").fetchone()[0]
@@ -56,6 +65,12 @@ def take_write_lock(session, patience: float = 15.0) -> None:
                 time.sleep(0.001)
     finally:
         raw.execute(f"PRAGMA busy_timeout={int(timeout)}")
+
+
+def writes(statement: str) -> bool:
+    """Whether SQLite's driver would open a transaction for this statement (its first word
+    is INSERT, UPDATE, DELETE or REPLACE)."""
+    return statement.lstrip()[:7].lower().startswith(_DML)
 
 
 def insert_unless_taken(model, values):
