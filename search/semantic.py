@@ -124,6 +124,11 @@ class OnnxModel:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads  # one query, one core (see Encoder)
         options.inter_op_num_threads = 1
+        # A pool's threads would otherwise spin between the model's small operations,
+        # waiting for the next, on cores the web processes beside the worker want. With both
+        # cores busy elsewhere, the worker's two-thread copy used 7% less CPU and took 11%
+        # less time this way (on an idle machine, 5% more time).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(
             str(path), options, providers=["CPUExecutionProvider"]
         )
