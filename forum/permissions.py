@@ -8,7 +8,9 @@ Post = Question | Answer | Comment
 
 
 def thread_of(post: Post) -> Question:
-    return post if isinstance(post, Question) else post.question
+    """The question of a post's thread: an answer's or comment's `question`; a question (an
+    ORM object or a thread page's plain `QuestionView`) is its own."""
+    return post if isinstance(post, Question) else getattr(post, "question", post)
 
 
 def can_edit(user: User | None, post: Post) -> bool:

@@ -16,10 +16,16 @@ from .markup import excerpt, plain_text
 UNREAD_KEY = "forum.unread_notifications"
 
 
-def timeago(value: datetime | None) -> str:
+def clock() -> datetime:
+    """This moment, as the "3 hours ago"s read it."""
+    return datetime.now(UTC)
+
+
+def timeago(value: datetime | None, now: datetime | None = None) -> str:
+    """"3 hours ago": how long before `now` (this moment unless given) `value` was."""
     if value is None:
         return ""
-    seconds = int((datetime.now(UTC) - value).total_seconds())
+    seconds = int(((now or clock()) - value).total_seconds())
     for unit, size in (
         ("year", 31536000),
         ("month", 2592000),

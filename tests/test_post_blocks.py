@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from forum import templating
+from forum import post_blocks, templating
 from forum.extensions import cache, db
 from forum.models import Question, User
 from forum.post_blocks import PREFIX
@@ -155,3 +155,50 @@ def test_marks_and_votes_change_the_blocks_they_show_in(app, make, page_cache_of
     assert re.search(r'data-testid="score">1<', block)
     done(marks.unaccept_answer(asker, db.session.get(Question, thread)))
     assert 'data-testid="accepted-badge"' not in anonymous_page(app, thread)
+
+
+def test_a_process_keeps_the_blocks_it_used_when_the_shared_cache_loses_them(
+    app, make, page_cache_off
+):
+    question = build_thread(make, answers=3, comments_per_post=1)
+    edited = sorted(question.answers, key=lambda a: a.id)[0]
+    thread, author = question.id, edited.author
+    first = anonymous_page(app, thread)
+    cache.clear()  # the shared cache forgets every block (evicted, or Redis restarted)
+
+    posting.edit_answer(author, edited, "Unplug it for a minute, then hold the power button.")
+    db.session.commit()
+    html = anonymous_page(app, thread)
+
+    assert "Unplug it for a minute, then hold the power button." in html
+    assert html.count('data-testid="answer"') == 3
+    assert html.count('data-testid="comment"') == first.count('data-testid="comment"') == 4
+    # Only the edited answer was rendered (and so kept again): the question and the other
+    # answers came from this process's own memory.
+    assert len(blocks_kept()) == 1
+
+
+def test_without_memory_for_blocks_each_page_asks_the_shared_cache(app, make, page_cache_off):
+    app.extensions[post_blocks.EXTENSION] = post_blocks.LocalBlocks(0)
+    question = build_thread(make, answers=2, comments_per_post=0)
+    thread = question.id
+    anonymous_page(app, thread)
+    assert len(blocks_kept()) == 3
+    assert len(post_blocks.local_blocks()) == 0
+    cache.clear()
+    html = anonymous_page(app, thread)
+    assert html.count('data-testid="answer"') == 2
+    assert len(blocks_kept()) == 3  # all rendered again
+
+
+def test_a_process_holds_blocks_up_to_its_size_dropping_the_least_recently_used():
+    local = post_blocks.LocalBlocks(capacity=10)
+    local.put_many({"a": ["1234"], "b": ["12", "34"]})
+    assert local.get_many(["a"]) == {"a": ["1234"]}  # "a" is now the newest
+    local.put_many({"c": ["1234"]})  # 12 characters: "b", the oldest, goes
+    assert local.get_many(["a", "b", "c"]) == {"a": ["1234"], "c": ["1234"]}
+    assert local.size == 8
+    local.put_many({"d": ["x" * 11]})  # larger than the whole: never kept
+    assert local.get_many(["d"]) == {} and len(local) == 2
+    local.put_many({"a": ["123456"]})  # the same key again replaces, not adds
+    assert local.size == 10 and local.get_many(["a"]) == {"a": ["123456"]}

@@ -264,12 +264,11 @@ def _thread_context(thread, answer_form=None, comment_form=None, comment_target=
         *(c.author_id for c in thread.question_comments),
         *(c.author_id for comments in thread.answer_comments.values() for c in comments),
     }
-    held = badges.badges_of(sorted(authors))  # one query: each author's most telling badge
     return dict(
         thread=thread,
         question=thread.question,
         block=rendered_anew,
-        top_badges={user_id: held[user_id][0] for user_id in held},
+        top_badges=badges.top_badges(sorted(authors)),  # one query: each one's most telling
         answer_form=answer_form or AnswerForm(formdata=None),
         comment_form=comment_form,
         comment_target=comment_target,
