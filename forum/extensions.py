@@ -73,6 +73,14 @@ def writes(statement: str) -> bool:
     return statement.lstrip()[:7].lower().startswith(_DML)
 
 
+def read_rows(statement, parameters: dict | None = None):
+    """The rows of a statement of plain columns, on the session's connection and in its
+    transaction, without the ORM's loading layer, which columns do not need (a thread page
+    reads half a dozen). It sees what the session has flushed, not what it merely holds:
+    for the reads of pages, which change nothing."""
+    return db.session.connection().execute(statement, parameters)
+
+
 def insert_unless_taken(model, values):
     """INSERT ... ON CONFLICT DO NOTHING (SQLite and PostgreSQL alike), for rows two writers
     may add at once: the unique index lets one through and the other does nothing, without

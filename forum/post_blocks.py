@@ -164,6 +164,8 @@ def keys_for(thread, audience: str, badges: dict) -> dict[tuple[str, int], str]:
             answer.id == question.verified_answer_id and verification,
             shown.comments(thread.answer_comments.get(answer.id, no_comments)),
         )
+    # The answer form and the report dialog show nothing of the thread but `shared`.
+    keys[("forms", question.id)] = _digest(shared, "forms")
     return {post: f"{PREFIX}:{digest}" for post, digest in keys.items()}
 
 

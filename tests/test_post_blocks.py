@@ -45,7 +45,8 @@ def test_a_change_renders_only_the_post_it_changed(app, make, page_cache_off):
     thread, author = question.id, edited.author
     anonymous_page(app, thread)
     before = blocks_kept()
-    assert len(before) == 4  # the question and three answers, each with its comments
+    # The question and three answers, each with its comments, and the page's forms.
+    assert len(before) == 5
 
     posting.edit_answer(author, edited, "Answer rewritten: reset the router first.")
     db.session.commit()
@@ -103,7 +104,7 @@ def test_a_reused_block_gets_each_readers_own_token_and_votes(app, make, page_ca
         pages.append(client.get(f"/questions/{thread}").get_data(as_text=True))
     kept = blocks_kept()
     # The second reader's page was made from the blocks the first one's made.
-    assert len(kept) == 3
+    assert len(kept) == 4
     for html in pages:
         assert "hole-" not in html
         head = re.search(r'<meta name="csrf-token" content="([^"]+)"', html).group(1)
@@ -183,12 +184,12 @@ def test_without_memory_for_blocks_each_page_asks_the_shared_cache(app, make, pa
     question = build_thread(make, answers=2, comments_per_post=0)
     thread = question.id
     anonymous_page(app, thread)
-    assert len(blocks_kept()) == 3
+    assert len(blocks_kept()) == 4  # the question, two answers, the forms
     assert len(post_blocks.local_blocks()) == 0
     cache.clear()
     html = anonymous_page(app, thread)
     assert html.count('data-testid="answer"') == 2
-    assert len(blocks_kept()) == 3  # all rendered again
+    assert len(blocks_kept()) == 4  # all rendered again
 
 
 def test_a_process_holds_blocks_up_to_its_size_dropping_the_least_recently_used():

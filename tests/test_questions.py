@@ -28,6 +28,9 @@ def test_ask_a_question_and_read_it(client, auth, make):
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Router drops Wi-Fi every evening" in page
     assert "Orbit Router" in page and "Unanswered" in page
+    # Each tag is a link, named, to the list of its threads.
+    assert '<a class="tag" href="/?tag=mesh">mesh</a>' in page
+    assert '<a class="tag" href="/?tag=wifi">wifi</a>' in page
 
 
 def test_asking_requires_sign_in(client):

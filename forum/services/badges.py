@@ -11,7 +11,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import and_, bindparam, func, or_, select
 
-from ..extensions import db, insert_unless_taken
+from ..extensions import db, insert_unless_taken, read_rows
 from ..models import Answer, Badge, NotificationKind, Product, Question, User, utcnow
 from .notifications import notify
 
@@ -175,11 +175,10 @@ def top_badges(user_ids: list[int]) -> dict[int, TopBadge]:
     page names 30 to 90 authors."""
     if not user_ids:
         return {}
-    rows = db.session.execute(_badge_rows_statement(), {"user_ids": list(user_ids)}).all()
+    rows = read_rows(_badge_rows_statement(), {"user_ids": list(user_ids)}).all()
     best: dict[int, tuple] = {}
     for user_id, kind, label, awarded_at in rows:
         rank = (BADGES[kind][1], awarded_at)
         if user_id not in best or rank < best[user_id][0]:
             best[user_id] = (rank, label)
     return {user_id: TopBadge(label) for user_id, (_rank, label) in best.items()}
-

@@ -9,10 +9,10 @@ from datetime import datetime
 
 from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import bindparam, exists, func, literal, or_, select
+from sqlalchemy import bindparam, exists, func, literal, null, or_, select
 from sqlalchemy.orm import aliased, joinedload, load_only, selectinload
 
-from ..extensions import cache, db
+from ..extensions import cache, db, read_rows
 from ..markup import excerpt
 from ..models import (
     STAFF_ROLES,
@@ -252,9 +252,9 @@ def thread_header(viewer: User | None, question_id: int) -> ThreadHeader:
     their watch, whether they voted in it, their unread notifications)."""
     anonymous, reader = _header_statements()
     if viewer is not None and viewer.is_authenticated:
-        row = db.session.execute(reader, {"question_id": question_id, "viewer_id": viewer.id})
+        row = read_rows(reader, {"question_id": question_id, "viewer_id": viewer.id})
     else:
-        row = db.session.execute(anonymous, {"question_id": question_id})
+        row = read_rows(anonymous, {"question_id": question_id})
     row = row.first()
     header = None if row is None else ThreadHeader(**row._mapping)
     _require_visible(viewer, header)
@@ -408,6 +408,14 @@ class Linked:
 
 
 @dataclass(slots=True)
+class TagView:
+    """A tag on a thread page: its id and the name its link filters the list by."""
+
+    id: int
+    name: str
+
+
+@dataclass(slots=True)
 class QuestionView:
     """The question as a thread page shows it, from one statement with its author, product,
     verifier and the question it duplicates (tags from a second), not an ORM object with
@@ -438,7 +446,7 @@ class QuestionView:
     product: ProductView
     verified_by: Author | None
     duplicate_of: Linked | None
-    tags: list[Linked] = field(default_factory=list)
+    tags: list[TagView] = field(default_factory=list)
 
     @property
     def is_deleted(self) -> bool:
@@ -511,7 +519,7 @@ def _question_statements():
 
 def _question_view(viewer: User | None, question_id: int) -> QuestionView:
     question_statement, tags_statement = _question_statements()
-    row = db.session.execute(question_statement, {"question_id": question_id}).first()
+    row = read_rows(question_statement, {"question_id": question_id}).first()
     _require_visible(viewer, row)
     n, a = len(QUESTION_COLUMNS), len(AUTHOR_COLUMNS)
     values = tuple(row)
@@ -527,7 +535,7 @@ def _question_view(viewer: User | None, question_id: int) -> QuestionView:
         else Linked(row.duplicate_of_id, duplicate_title),
     )
     question.tags = [
-        Linked(*tag) for tag in db.session.execute(tags_statement, {"question_id": question_id})
+        TagView(*tag) for tag in read_rows(tags_statement, {"question_id": question_id})
     ]
     return question
 
@@ -543,8 +551,17 @@ def _post_rows_statement(model, show_deleted: bool, show_hidden: bool):
         if model is Answer
         else (Comment.created_at, Comment.id)
     )
+    # Posts a reader may not see are left out, so their times are known to be empty: no
+    # column to read and convert.
+    columns = [
+        null().label(column.key)
+        if (column is model.deleted_at and not show_deleted)
+        or (column is model.hidden_at and not show_hidden)
+        else column
+        for column in _post_columns(model)
+    ]
     statement = (
-        select(model.id, answer_id, *_post_columns(model), *score, *AUTHOR_COLUMNS)
+        select(model.id, answer_id, *columns, *score, *AUTHOR_COLUMNS)
         .join(User, User.id == model.author_id)
         .where(model.question_id == bindparam("question_id"))
         .order_by(*order)
@@ -557,9 +574,8 @@ def _post_rows_statement(model, show_deleted: bool, show_hidden: bool):
 
 
 def _post_views(model, question: Question, show_deleted: bool, show_hidden: bool):
-    # Core rows from the session's connection (its transaction), without the ORM's loading
-    # layer, which plain columns do not need; one `Author` per person however often they wrote.
-    rows = db.session.connection().execute(
+    # One `Author` per person however often they wrote.
+    rows = read_rows(
         _post_rows_statement(model, show_deleted, show_hidden), {"question_id": question.id}
     )
     authors: dict[int, Author] = {}

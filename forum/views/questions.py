@@ -257,6 +257,10 @@ def _shared_rendering(question, audience: str, reader=None) -> list[str]:
     return pieces
 
 
+def _empty_answer_form() -> AnswerForm:
+    return AnswerForm(formdata=None)
+
+
 def _thread_context(thread, answer_form=None, comment_form=None, comment_target=None) -> dict:
     authors = {
         thread.question.author_id,
@@ -269,7 +273,8 @@ def _thread_context(thread, answer_form=None, comment_form=None, comment_target=
         question=thread.question,
         block=rendered_anew,
         top_badges=badges.top_badges(sorted(authors)),  # one query: each one's most telling
-        answer_form=answer_form or AnswerForm(formdata=None),
+        answer_form=answer_form,  # None: `new_answer_form`, only when the form is rendered
+        new_answer_form=_empty_answer_form,
         comment_form=comment_form,
         comment_target=comment_target,
     )
