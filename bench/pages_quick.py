@@ -37,6 +37,7 @@ def main() -> None:
     parser.add_argument("--settings", nargs="*", default=[], help="NAME=VALUE for the server")
     args = parser.parse_args()
     corpus = corpus_mod.build(100_000)
+    corpus_mod.ensure_index(corpus)
     database_url, index_dir = bench.run_copy(corpus)
     rng = random.Random(7)
     post_threads = rng.sample(range(1, corpus.threads - 10), 200)
