@@ -19,6 +19,7 @@ trip for its popular posts.
 from __future__ import annotations
 
 import hashlib
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -35,8 +36,20 @@ PREFIX = "post-block"
 EXTENSION = "forum.post_blocks"
 
 
+# What one kept block costs beyond its strings: its tuple, its slot in the ordered dict.
+_ENTRY_BYTES = 160
+
+
+def footprint(key: str, pieces: list[str]) -> int:
+    """The bytes a block kept in this process's memory takes: its strings as Python holds
+    them (a non-ASCII character makes a string 2 or 4 bytes a character), its list, its key."""
+    return (
+        _ENTRY_BYTES + sys.getsizeof(key) + sys.getsizeof(pieces) + sum(map(sys.getsizeof, pieces))
+    )
+
+
 class LocalBlocks:
-    """The blocks this process used last, up to a number of characters (least recently used
+    """The blocks this process used last, up to a number of bytes (least recently used
     first out); safe for the threads of one process."""
 
     def __init__(self, capacity: int):
@@ -60,7 +73,7 @@ class LocalBlocks:
             return
         with self._lock:
             for key, pieces in blocks.items():
-                size = sum(map(len, pieces))
+                size = footprint(key, pieces)
                 old = self._items.pop(key, None)
                 if old is not None:
                     self.size -= old[1]

@@ -193,13 +193,23 @@ def test_without_memory_for_blocks_each_page_asks_the_shared_cache(app, make, pa
 
 
 def test_a_process_holds_blocks_up_to_its_size_dropping_the_least_recently_used():
-    local = post_blocks.LocalBlocks(capacity=10)
-    local.put_many({"a": ["1234"], "b": ["12", "34"]})
+    size = post_blocks.footprint
+    four = size("a", ["1234"])  # every one-letter key with one 4-character piece costs this
+    local = post_blocks.LocalBlocks(capacity=3 * four - 1)
+    local.put_many({"a": ["1234"], "b": ["1234"]})
     assert local.get_many(["a"]) == {"a": ["1234"]}  # "a" is now the newest
-    local.put_many({"c": ["1234"]})  # 12 characters: "b", the oldest, goes
+    local.put_many({"c": ["1234"]})  # three do not fit: "b", the oldest, goes
     assert local.get_many(["a", "b", "c"]) == {"a": ["1234"], "c": ["1234"]}
-    assert local.size == 8
-    local.put_many({"d": ["x" * 11]})  # larger than the whole: never kept
+    assert local.size == 2 * four
+    local.put_many({"d": ["x" * 3 * four]})  # larger than the whole: never kept
     assert local.get_many(["d"]) == {} and len(local) == 2
     local.put_many({"a": ["123456"]})  # the same key again replaces, not adds
-    assert local.size == 10 and local.get_many(["a"]) == {"a": ["123456"]}
+    assert local.size == four + size("a", ["123456"])
+    assert local.get_many(["a"]) == {"a": ["123456"]}
+
+
+def test_a_block_is_counted_in_the_bytes_python_holds_it_in():
+    ascii_block = post_blocks.footprint("k", ["e" * 1000])
+    euros = post_blocks.footprint("k", ["\u20ac" * 1000])
+    assert ascii_block > 1000
+    assert euros - ascii_block >= 900  # "€" takes its string to 2 bytes a character
