@@ -9,6 +9,7 @@ import re
 import shutil
 import signal
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -50,6 +51,8 @@ WRITER_OPTIONS = {"compound": False}
 # Single commits leave one small segment each; past this many, they are merged (off the
 # request that made them). Each segment costs a little on every search.
 MAX_UNMERGED_SEGMENTS = 12
+# How often a read or an open is tried when the index changed under it (see SearchIndex._read).
+READ_ATTEMPTS = 5
 
 
 def make_schema() -> fields.Schema:
@@ -115,16 +118,17 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
-def _reading(read, *args):
-    """Run a read of the index; once more if another thread of this process closed the
-    searcher under it (a rebuild swapped a new generation in, or a change made it stale):
-    the second read opens the current one. Closed mid-read, Whoosh says ReaderClosed, or
-    ValueError from the memory map of a file it closed; a ValueError that is not that one
-    comes again from the second read."""
-    try:
-        return read(*args)
-    except (ReaderClosed, ValueError):
-        return read(*args)
+def _opening(open_, *args, **kwargs):
+    """Open (an index, a searcher) again if another process's commit deleted a file between
+    Whoosh listing it and opening it: its table of contents or a segment it had just merged
+    away. The next try reads the newer table."""
+    for attempt in range(READ_ATTEMPTS):
+        try:
+            return open_(*args, **kwargs)
+        except FileNotFoundError:
+            if attempt == READ_ATTEMPTS - 1:
+                raise
+            time.sleep(0.002 * (attempt + 1))
 
 
 def _terms(text: str) -> frozenset[str]:
@@ -196,12 +200,12 @@ class SearchIndex:
             self._swap_to(generation)
         generation = os.readlink(self._link)
         directory = self.path / generation
-        if _format_of(directory) != INDEX_FORMAT or not index.exists_in(directory):
+        if _format_of(directory) != INDEX_FORMAT or not _opening(index.exists_in, directory):
             # Written in another format (or never): start that generation empty; the drift
             # check refills it from the database.
             shutil.rmtree(directory, ignore_errors=True)
             _create(directory)
-        return generation, index.open_dir(directory)
+        return generation, _opening(index.open_dir, directory)
 
     def _new_generation(self) -> str:
         """A new, empty generation directory; several processes may make one at once."""
@@ -230,7 +234,7 @@ class SearchIndex:
                 if self._searcher is not None:
                     self._searcher.close()
                     self._searcher = None
-                self._generation, self._index = live, index.open_dir(self.path / live)
+                self._generation, self._index = live, _opening(index.open_dir, self.path / live)
 
     def drop_old_generations(self) -> None:
         live = os.readlink(self._link)
@@ -357,16 +361,42 @@ class SearchIndex:
                 self._searcher.close()
                 self._searcher = None
             if self._searcher is None:
-                self._searcher = self._index.searcher(weighting=scoring.BM25F())
+                self._searcher = _opening(self._index.searcher, weighting=scoring.BM25F())
             return self._searcher
 
+    def _read(self, read, *args):
+        """`read(searcher, *args)` on the current searcher; again on a fresh one, up to
+        READ_ATTEMPTS times, when the index changed under the read. Another thread of this
+        process may have closed the searcher (a rebuild swapped a generation in, or a change
+        made it stale): Whoosh says ReaderClosed, or ValueError from the memory map of a file
+        it closed. Another process's commit or merge may have deleted segment files that the
+        searcher had not opened yet (Whoosh opens them on first use): FileNotFoundError, or a
+        column it then reads as None (TypeError). An error while the index stood still is
+        raised as it is."""
+        for attempt in range(READ_ATTEMPTS):
+            searcher = self._current_searcher()
+            try:
+                return read(searcher, *args)
+            except (ReaderClosed, ValueError, OSError, TypeError):
+                if attempt == READ_ATTEMPTS - 1 or not self._changed_since(searcher):
+                    raise
+
+    def _changed_since(self, searcher) -> bool:
+        if searcher is not self._searcher or os.readlink(self._link) != self._generation:
+            return True
+        try:
+            return not searcher.up_to_date()
+        except Exception:  # noqa: BLE001 - a searcher that cannot tell is stale
+            return True
+
     def doc_count(self) -> int:
-        return self._current_searcher().doc_count()
+        return self._read(lambda searcher: searcher.doc_count())
 
     def stored_revisions(self) -> dict[int, int]:
         """Every indexed thread id with the revision it was indexed at (for drift checks)."""
-        searcher = self._current_searcher()
-        return {f["id"]: f.get("revision", 0) for f in searcher.all_stored_fields()}
+        return self._read(
+            lambda searcher: {f["id"]: f.get("revision", 0) for f in searcher.all_stored_fields()}
+        )
 
     def _parse_words(self, text: str):
         parser = qparser.MultifieldParser(
@@ -412,18 +442,17 @@ class SearchIndex:
     def search(self, request: SearchQuery) -> SearchResults:
         """The threads that match, best first. When the words find nothing and look
         misspelt, the corrected words are searched at once (`corrected` says so)."""
-        results = _reading(self._search, request)
+        results = self._read(self._search, request)
         if results.total or not results.suggestion or not request.autocorrect:
             return results
-        corrected = _reading(
+        corrected = self._read(
             self._search, replace(request, text=results.suggestion, autocorrect=False)
         )
         if not corrected.total:
             return results
         return replace(corrected, query=request, corrected=results.suggestion)
 
-    def _search(self, request: SearchQuery) -> SearchResults:
-        searcher = self._current_searcher()
+    def _search(self, searcher, request: SearchQuery) -> SearchResults:
         filters = []
         if request.product:
             filters.append(query.Term("product", request.product))
@@ -494,10 +523,11 @@ class SearchIndex:
         that pass the request's filters; snippets marked with the words of `text`."""
         if not ids:
             return {}
-        return _reading(self._hits_for, ids, request, text)
+        return self._read(self._hits_for, ids, request, text)
 
-    def _hits_for(self, ids: list[int], request: SearchQuery, text: str) -> dict[int, Hit]:
-        searcher = self._current_searcher()
+    def _hits_for(
+        self, searcher, ids: list[int], request: SearchQuery, text: str
+    ) -> dict[int, Hit]:
         terms = _terms(text)
         found = {}
         for thread in ids:

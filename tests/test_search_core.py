@@ -3,6 +3,7 @@
 
 import multiprocessing
 import os
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -277,6 +278,45 @@ def test_several_processes_writing_at_once_lose_nothing(tmp_path):
     assert ix.doc_count() == 45
     assert ix.search(SearchQuery(text="routers", per_page=100)).total == 45
     ix.close()
+
+
+def _write_for(path: str, seconds: float, started) -> None:
+    ix = SearchIndex(path)
+    number, end = 1000, time.monotonic() + seconds
+    started.set()
+    while time.monotonic() < end:
+        ix.index_threads([doc(number, f"Thread number {number} about kettles")])
+        number += 1
+    ix.close()
+
+
+def test_searches_while_another_process_commits_and_merges_never_fail(tmp_path):
+    # Every commit deletes the last table of contents, every dozenth merges segments away:
+    # a reader that had listed or not yet opened those files must read the newer ones.
+    path = str(tmp_path / "shared-index")
+    first = SearchIndex(path)
+    first.index_threads([doc(1, "The first thread about kettles")])
+    first.close()
+    context = multiprocessing.get_context("spawn")
+    started = context.Event()
+    writer = context.Process(target=_write_for, args=(path, 5.0, started))
+    writer.start()
+    assert started.wait(60)
+    kept = SearchIndex(path)  # a web process's handle, kept open
+    seen, opened = [], 0
+    while writer.is_alive():
+        assert kept.search(SearchQuery(text="kettles", per_page=5)).hits
+        seen.append(kept.doc_count())
+        fresh = SearchIndex(path)  # a process starting up
+        assert fresh.search(SearchQuery(text="kettles", per_page=5)).hits
+        fresh.close()
+        opened += 1
+    writer.join()
+    assert writer.exitcode == 0
+    assert opened > 10
+    assert seen == sorted(seen) and seen[-1] > seen[0]  # each search saw the newer commits
+    assert kept.search(SearchQuery(text="kettles")).total == kept.doc_count()
+    kept.close()
 
 
 def test_an_index_copied_by_following_its_link_still_opens(tmp_path):
