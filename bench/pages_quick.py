@@ -2,11 +2,12 @@
 corpus, without the rest of the bench: three interleaved runs of each, medians with their
 spread. For working on those pages; `make bench` gives the figures.
 
-    .venv/bin/python bench/pages_quick.py [threads] [posting] [search] [--seconds 10]
+    .venv/bin/python bench/pages_quick.py [threads] [lists] [posting] [search] [--seconds 10]
         [--settings FORUM_X=1 ...]
 
 threads: the 30-answer threads made anew (page cache off), anonymous and signed in;
 posting: answers posted as fast as four connections can (the worker beside the server);
+lists: `make bench`'s 40 lists with their Zipf skew (the page cache as in production);
 search: the search page over the bench's 100 queries.
 """
 
@@ -30,7 +31,7 @@ import run as bench  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "parts", nargs="*", default=["threads"], choices=["threads", "posting", "search"]
+        "parts", nargs="*", default=["threads"], choices=["threads", "lists", "posting", "search"]
     )
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=4)
@@ -47,6 +48,7 @@ def main() -> None:
     bench.asked_by_a_customer(database_url, post_threads)
     bench.periodic_jobs_done(database_url, index_dir)
     queries = bench.query_set(corpus.database)[:100]
+    list_paths = bench.list_mix(database_url)
     settings = {"FORUM_THREAD_CACHE_SECONDS": "0"} if "threads" in args.parts else {}
     settings |= dict(item.split("=", 1) for item in args.settings)
     runs: dict[str, list] = {}
@@ -71,6 +73,11 @@ def main() -> None:
                     ("anonymous, page cache off", zipf[0], load.lua_get_cycle(zipf)),
                     ("signed in, page cache off", zipf[0], load.lua_get_cycle(zipf, cookie)),
                 ]
+            if "lists" in args.parts:
+                lists = load.zipf_paths(
+                    "{id}", list_paths, bench.ZIPF_REQUESTS, rng.randrange(1 << 30), ranked=True
+                )
+                pages.append(("lists", lists[0], load.lua_get_cycle(lists)))
             if "search" in args.parts:
                 pages.append(("search", searches[0], load.lua_get_cycle(searches)))
             if "posting" in args.parts:

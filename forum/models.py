@@ -175,6 +175,11 @@ DASHBOARD_COLUMNS = (
 )
 
 
+# Threads with neither an accepted nor a verified answer (partial indexes' condition; the
+# lists' "answered" state names the same columns).
+OPEN_CONDITION = "accepted_answer_id IS NULL AND verified_answer_id IS NULL"
+
+
 class Question(db.Model):
     __tablename__ = "questions"
     __table_args__ = (
@@ -204,7 +209,32 @@ class Question(db.Model):
         Index("ix_questions_unanswered", "answer_count", "created_at"),
         Index("ix_questions_unanswered_activity", "answer_count", "last_activity_at"),
         Index("ix_questions_score", "score"),
-        Index("ix_questions_verified", "verified_answer_id"),
+        # Few threads are verified: lookups by answer, and the verified list (and its count)
+        # walked in order, read only those; with the visibility columns, never the wide rows.
+        Index(
+            "ix_questions_verified",
+            "verified_answer_id",
+            sqlite_where=text("verified_answer_id IS NOT NULL"),
+            postgresql_where=text("verified_answer_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_questions_verified_activity",
+            "last_activity_at",
+            "deleted_at",
+            "hidden_at",
+            sqlite_where=text("verified_answer_id IS NOT NULL"),
+            postgresql_where=text("verified_answer_id IS NOT NULL"),
+        ),
+        # The "answered, not solved" list and its count: the open threads alone, in order.
+        Index(
+            "ix_questions_open_activity",
+            "last_activity_at",
+            "deleted_at",
+            "hidden_at",
+            "answer_count",
+            sqlite_where=text(OPEN_CONDITION),
+            postgresql_where=text(OPEN_CONDITION),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -12,10 +12,11 @@ from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import event, inspect, update
 from sqlalchemy.orm import Session
 
-from .models import Answer, Comment, Question
+from .models import Answer, Comment, Product, Question
 
 PENDING = "changed_threads"
 BUMPED = "bumped_threads"
+PRODUCTS_CHANGED = "products_changed"
 CHUNK = 500
 # Columns no reader sees: changing only these (a post's sentiment score, a view count) is
 # not a change to the thread, so it neither re-renders nor re-indexes it.
@@ -30,7 +31,8 @@ def touch_thread(session: Session, question_id: int) -> None:
 @event.listens_for(FlaskSession, "after_commit")
 def _forget_committed(session: Session) -> None:
     session.info.pop(PENDING, None)
-    if session.info.pop(BUMPED, None):
+    products_changed = session.info.pop(PRODUCTS_CHANGED, False)
+    if session.info.pop(BUMPED, None) or products_changed:
         _lists_changed()
 
 
@@ -52,6 +54,8 @@ def _collect_changed_threads(session: Session, flush_context) -> None:
             touch_thread(session, obj.id)
         elif isinstance(obj, Answer | Comment):
             touch_thread(session, obj.question_id)
+        elif isinstance(obj, Product):  # lists name products and offer them as filters
+            session.info[PRODUCTS_CHANGED] = True
 
 
 def _seen_change(obj) -> bool:
@@ -88,4 +92,5 @@ def _bump_revisions(session: Session) -> None:
 def _forget_rolled_back(session: Session) -> None:
     session.info.pop(PENDING, None)
     session.info.pop(BUMPED, None)
+    session.info.pop(PRODUCTS_CHANGED, None)
     session.info.pop("outbox_events", None)

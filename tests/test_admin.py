@@ -3,6 +3,7 @@ audit log."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -145,6 +146,29 @@ def test_products_are_created_renamed_archived_and_restored(client, auth, make):
         "product archived",
         "product restored",
     ]
+
+
+def test_lists_offer_a_product_as_it_is_now_at_once(client, auth, make):
+    """The home list keeps its products with its rows; a product's change shows on the next
+    view, not after the cache's time runs out."""
+    admin = make.user(Role.ADMIN)
+    plug = make.product(name="Smart Plug")
+
+    def filter_choices() -> list[str]:
+        page = client.get("/").get_data(as_text=True)
+        menu = page[page.index('id="filter-product"') :]
+        return re.findall(
+            r'<option value="[^"]+"[^>]*>([^<]+)</option>', menu[: menu.index("</select>")]
+        )
+
+    assert "Smart Plug" in filter_choices()  # the list and its products are now cached
+    auth.login(admin.email)
+    auth.post(f"/admin/products/{plug.id}", {"name": "Smart Plug Mini", "description": "Small."})
+    assert "Smart Plug Mini" in filter_choices() and "Smart Plug" not in filter_choices()
+    auth.post(f"/admin/products/{plug.id}/archive")
+    assert "Smart Plug Mini" not in filter_choices()
+    auth.post(f"/admin/products/{plug.id}/restore")
+    assert "Smart Plug Mini" in filter_choices()
 
 
 def test_a_live_setting_changes_the_moderation_scan_at_once(app, client, auth, make):

@@ -46,8 +46,9 @@ STATES = {
     & Question.accepted_answer_id.is_(None)
     & Question.verified_answer_id.is_(None),
     "solved": Question.accepted_answer_id.is_not(None),
-    # "> 0" rather than IS NOT NULL: a range SQLite's planner will serve from the index.
-    "verified": Question.verified_answer_id > 0,
+    # Served by partial indexes of the verified threads (`ix_questions_verified_activity`):
+    # a walk of the sort order's index would pass every unverified thread first.
+    "verified": Question.verified_answer_id.is_not(None),
 }
 
 
@@ -135,10 +136,44 @@ def list_audience(viewer: User | None) -> str:
     return "staff" if can_see_deleted(viewer) or can_see_hidden(viewer) else "public"
 
 
+PRODUCT_CHOICES = "list-products"
+
+
 def list_generation() -> str:
-    """A token that changes whenever a transaction that changed a thread commits: lists
-    cached under it are never older than the newest change."""
+    """A token that changes whenever a transaction that changed a thread or a product
+    commits: lists cached under it are never older than the newest change."""
     return cache.get(LIST_GENERATION) or "0"
+
+
+@dataclass(frozen=True, slots=True)
+class ProductChoice:
+    """A product as lists, filters and forms offer it."""
+
+    id: int
+    slug: str
+    name: str
+
+
+def product_choices(generation: str | None = None, kept=None) -> list[ProductChoice]:
+    """The products that are not archived, by name: kept in the cache under the lists'
+    generation (a changed product renews it). A caller that read the generation and the
+    kept value in one round trip with its own keys passes them (`cache.get_many`)."""
+    if generation is None:
+        generation, kept = cache.get_many(LIST_GENERATION, PRODUCT_CHOICES)
+    generation = generation or "0"
+    if kept is not None and kept[0] == generation:
+        return kept[1]
+    choices = [
+        ProductChoice(*row)
+        for row in db.session.execute(
+            select(Product.id, Product.slug, Product.name)
+            .where(Product.archived_at.is_(None))
+            .order_by(Product.name)
+        )
+    ]
+    if seconds := current_app.config["LIST_CACHE_SECONDS"]:
+        cache.set(PRODUCT_CHOICES, (generation, choices), timeout=seconds)
+    return choices
 
 
 def new_list_generation() -> None:

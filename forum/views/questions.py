@@ -65,8 +65,7 @@ def index():
         tag=request.args.get("tag") or None,
         page=_int_arg("page"),
     )
-    rows, total = _question_rows(filters)
-    products = threads.all_products()
+    rows, total, products = _question_rows(filters)
     return render_template(
         "questions/index.html",
         rows=rows,
@@ -78,24 +77,28 @@ def index():
     )
 
 
-def _question_rows(filters: threads.ListFilters) -> tuple[Markup, int]:
-    """One page of a list as every reader of its audience sees it, and how many questions the
-    list has: kept until any thread changes (`threads.list_generation`), or for at most
-    LIST_CACHE_SECONDS (a renamed author or product)."""
+def _question_rows(filters: threads.ListFilters) -> tuple[Markup, int, list]:
+    """One page of a list as every reader of its audience sees it, how many questions the
+    list has, and the products to filter by: kept until any thread or product changes
+    (`threads.list_generation`), or for at most LIST_CACHE_SECONDS (a renamed author). The
+    generation, the page and the products come from the cache in one round trip."""
     audience = threads.list_audience(current_user)
     parts = (audience, filters.sort, filters.state, filters.product, filters.tag, filters.page)
-    digest = hashlib.sha1(repr(parts).encode()).hexdigest()
-    key = f"list-rows:{threads.list_generation()}:{digest}"
-    found = cache.get(key)
-    if found is None:
+    key = f"list-rows:{hashlib.sha1(repr(parts).encode()).hexdigest()}"
+    generation, found, products = cache.get_many(
+        threads.LIST_GENERATION, key, threads.PRODUCT_CHOICES
+    )
+    generation = generation or "0"
+    products = threads.product_choices(generation, products)
+    if found is None or found[0] != generation:
         page = threads.list_questions(
             current_user, filters, current_app.config["QUESTIONS_PER_PAGE"]
         )
         html = render_template("questions/_list_rows.html", page=page, filters=filters)
-        found = (html, page.total)
+        found = (generation, html, page.total)
         if seconds := current_app.config["LIST_CACHE_SECONDS"]:
             cache.set(key, found, timeout=seconds)
-    return Markup(found[0]), found[1]
+    return Markup(found[1]), found[2], products
 
 
 def _top_contributors(slug: str | None, products) -> dict | None:
@@ -137,7 +140,7 @@ def _follow_target(filters, products) -> dict | None:
 def _question_form() -> QuestionForm:
     form = QuestionForm()
     form.product_id.choices = [(0, "Choose a product…")] + [
-        (p.id, p.name) for p in threads.all_products()
+        (p.id, p.name) for p in threads.product_choices()
     ]
     return form
 

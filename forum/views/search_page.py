@@ -10,7 +10,7 @@ from search.documents import SORTS
 from ..extensions import db
 from ..search_sync import search_threads, similar_threads
 from ..services import self_service, threads
-from ..services.threads import all_products, product_slug
+from ..services.threads import product_choices, product_slug
 from ..templating import slugify
 from .helpers import bounded_int
 
@@ -29,7 +29,7 @@ def results():
         autocorrect=not request.args.get("exact"),
     )
     results = search_threads(query) if raw.strip() else None
-    products = {p.slug: p.name for p in all_products()}
+    products = {p.slug: p.name for p in product_choices()}
     if results is not None and query.page == 1:
         _record_look("search", query.product)
     return render_template(
