@@ -19,6 +19,7 @@ trip for its popular posts.
 from __future__ import annotations
 
 import hashlib
+import marshal
 import sys
 import threading
 from collections import OrderedDict
@@ -30,7 +31,7 @@ from markupsafe import Markup
 
 from .extensions import cache
 from .page_pieces import Holes
-from .templating import clock, timeago
+from .templating import ago, clock
 
 PREFIX = "post-block"
 EXTENSION = "forum.post_blocks"
@@ -104,11 +105,14 @@ class _Shown:
 
     def __init__(self, badges: dict):
         self.badges = badges
-        self.now = clock()
+        self.now = clock().timestamp()
         self.people: dict[int, tuple] = {}
 
     def when(self, value) -> tuple | None:
-        return None if value is None else (value.isoformat(), timeago(value, self.now))
+        if value is None:
+            return None
+        stamp = value.timestamp()
+        return (stamp, ago(int(self.now - stamp)))
 
     def person(self, user) -> tuple:
         shown = self.people.get(user.id)
@@ -141,7 +145,14 @@ class _Shown:
 
 
 def _digest(*parts) -> str:
-    return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
+    # marshal's version 2 writes a value alike whatever objects hold it (later versions
+    # refer back to an object met twice), and costs a fifth of repr: no text is spelt out.
+    # A value it cannot write (an enum member, say) makes the key of its repr instead.
+    try:
+        data = marshal.dumps(parts, 2)
+    except ValueError:
+        data = repr(parts).encode()
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def keys_for(thread, audience: str, badges: dict) -> dict[tuple[str, int], str]:
@@ -150,7 +161,8 @@ def keys_for(thread, audience: str, badges: dict) -> dict[tuple[str, int], str]:
     shown = _Shown(badges)
     # What every block of the thread shows of the thread itself: the comment forms' target
     # and whether they are offered, and whose posts the comment hint leaves out.
-    shared = (audience, question.id, question.author_id, question.is_deleted, question.locked_at)
+    locked = shown.when(question.locked_at)
+    shared = (audience, question.id, question.author_id, question.is_deleted, locked)
     keys = {
         ("q", question.id): _digest(
             shared,

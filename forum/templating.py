@@ -25,7 +25,11 @@ def timeago(value: datetime | None, now: datetime | None = None) -> str:
     """"3 hours ago": how long before `now` (this moment unless given) `value` was."""
     if value is None:
         return ""
-    seconds = int(((now or clock()) - value).total_seconds())
+    return ago(int(((now or clock()) - value).total_seconds()))
+
+
+def ago(seconds: int) -> str:
+    """"3 hours ago" for this many seconds."""
     for unit, size in (
         ("year", 31536000),
         ("month", 2592000),

@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from forum import post_blocks, templating
 from forum.extensions import cache, db
-from forum.models import Question, User
+from forum.models import Question, User, utcnow
 from forum.post_blocks import PREFIX
 from forum.services import marks, posting, votes
 
@@ -213,3 +213,33 @@ def test_a_block_is_counted_in_the_bytes_python_holds_it_in():
     euros = post_blocks.footprint("k", ["\u20ac" * 1000])
     assert ascii_block > 1000
     assert euros - ascii_block >= 900  # "€" takes its string to 2 bytes a character
+
+
+def test_a_blocks_key_names_what_it_shows_not_the_objects_holding_it():
+    from datetime import UTC
+
+    from forum.models import Role
+
+    when = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    name = "".join(["Ada ", "Lovelace"])  # equal texts in other objects give the same key
+    shown = ("a", 1, "<p>Reset the router.</p>", (when.timestamp(), "3 days ago"), name)
+    again = ("a", 1, "<p>Reset the router.</p>", (when.timestamp(), "3 days ago"), "Ada Lovelace")
+    assert post_blocks._digest(*shown) == post_blocks._digest(*again)
+    edited = ("a", 1, "<p>Reset the router first.</p>", *shown[3:])
+    assert post_blocks._digest(*edited) != post_blocks._digest(*shown)
+    later = (*shown[:3], (when.timestamp(), "4 days ago"), name)
+    assert post_blocks._digest(*later) != post_blocks._digest(*shown)
+    # A value marshal cannot write still makes a key, and a distinct one.
+    assert post_blocks._digest(Role.STAFF, when) != post_blocks._digest(Role.CUSTOMER, when)
+
+
+def test_a_locked_thread_is_made_from_its_blocks_too(app, make, page_cache_off):
+    question = build_thread(make, answers=2, comments_per_post=1)
+    thread = question.id
+    db.session.execute(update(Question).where(Question.id == thread).values(locked_at=utcnow()))
+    db.session.commit()
+    first = anonymous_page(app, thread)
+    kept = blocks_kept()
+    assert len(kept) == 4 and "locked" in first.lower()
+    assert anonymous_page(app, thread).count('data-testid="answer"') == 2
+    assert blocks_kept() == kept  # the second page came from the same blocks
