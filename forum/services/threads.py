@@ -609,10 +609,11 @@ def _post_rows_statement(model, show_deleted: bool, show_hidden: bool):
 
 
 def _post_views(model, question: Question, show_deleted: bool, show_hidden: bool):
-    # One `Author` per person however often they wrote.
+    # One `Author` per person however often they wrote. All rows in one fetch (iterating a
+    # result fetches a row at a time).
     rows = read_rows(
         _post_rows_statement(model, show_deleted, show_hidden), {"question_id": question.id}
-    )
+    ).all()
     authors: dict[int, Author] = {}
     views = []
     for row in rows:
