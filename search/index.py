@@ -18,6 +18,7 @@ from pathlib import Path
 from whoosh import fields, index, qparser, query, scoring, sorting
 from whoosh.analysis import CharsetFilter, StemmingAnalyzer
 from whoosh.reading import ReaderClosed
+from whoosh.searching import Searcher
 from whoosh.support.charset import accent_map
 from whoosh.writing import MERGE_SMALL
 
@@ -129,6 +130,41 @@ def _opening(open_, *args, **kwargs):
             if attempt == READ_ATTEMPTS - 1:
                 raise
             time.sleep(0.002 * (attempt + 1))
+
+
+class _FilesOpened:
+    """An index's storage as one opening of a searcher sees it: it remembers the files it
+    opens until the opening is done (`opening = None`), so that an opening that fails can
+    close them. Whoosh opens a segment's files as it goes, and when another process's merge
+    deleted a later segment's file it leaves the ones already open to the garbage collector."""
+
+    def __init__(self, storage):
+        self._storage = storage
+        self.opening: list | None = []
+
+    def open_file(self, name, *args, **kwargs):
+        handle = self._storage.open_file(name, *args, **kwargs)
+        if self.opening is not None:
+            self.opening.append(handle)
+        return handle
+
+    def __getattr__(self, name):
+        return getattr(self._storage, name)
+
+
+def _new_searcher(ix, **kwargs) -> Searcher:
+    """`ix.searcher(**kwargs)` that closes what it opened when a file vanished under it (the
+    caller tries again: `_opening`)."""
+    info = ix._read_toc()
+    storage = _FilesOpened(ix.storage)
+    try:
+        reader = ix._reader(storage, info.schema, info.segments, info.generation)
+    except BaseException:
+        for handle in storage.opening:
+            handle.close()
+        raise
+    storage.opening = None
+    return Searcher(reader, fromindex=ix, **kwargs)
 
 
 def _terms(text: str) -> frozenset[str]:
@@ -361,7 +397,7 @@ class SearchIndex:
                 self._searcher.close()
                 self._searcher = None
             if self._searcher is None:
-                self._searcher = _opening(self._index.searcher, weighting=scoring.BM25F())
+                self._searcher = _opening(_new_searcher, self._index, weighting=scoring.BM25F())
             return self._searcher
 
     def _read(self, read, *args):

@@ -319,6 +319,33 @@ def test_searches_while_another_process_commits_and_merges_never_fail(tmp_path):
     kept.close()
 
 
+def test_a_searcher_that_finds_a_segment_gone_closes_the_files_it_had_opened(tmp_path):
+    """Another process's merge deletes a segment's files between Whoosh listing and opening
+    them: the opening fails (and is tried again), and the earlier segments' files it had
+    opened are closed then, not left open for the garbage collector."""
+    import gc
+
+    from whoosh import index as whoosh_index
+
+    from search.index import _new_searcher
+
+    live = SearchIndex(tmp_path / "index")
+    live.index_threads([doc(1, "The kettle will not boil")])
+    live.index_threads([doc(2, "The toaster burns the bread")])  # a second segment
+    directory = live.path / os.readlink(live.path / "current")
+    live.close()
+    ix = whoosh_index.open_dir(str(directory))
+    segments = ix._read_toc().segments
+    assert len(segments) == 2
+    last = segments[-1]
+    os.remove(directory / last.make_filename(".trm"))  # as a merge deletes it
+    opened_before = len(os.listdir(f"/proc/{os.getpid()}/fd"))
+    with pytest.raises(FileNotFoundError):
+        _new_searcher(ix)
+    assert len(os.listdir(f"/proc/{os.getpid()}/fd")) == opened_before  # none left open
+    gc.collect()  # a file left to the collector would warn here (and fail the test)
+
+
 def test_an_index_copied_by_following_its_link_still_opens(tmp_path):
     import shutil
 
