@@ -161,7 +161,8 @@ def keys_for(thread, audience: str, badges: dict) -> dict[tuple[str, int], str]:
     shown = _Shown(badges)
     # What every block of the thread shows of the thread itself: the comment forms' target
     # and whether they are offered, and whose posts the comment hint leaves out.
-    locked = shown.when(question.locked_at)
+    # The blocks show whether the thread is locked, not since when: no "ago" text for it.
+    locked = question.locked_at.timestamp() if question.locked_at else None
     shared = (audience, question.id, question.author_id, question.is_deleted, locked)
     keys = {
         ("q", question.id): _digest(

@@ -2,6 +2,9 @@
 one's invariants are restored (`services.lifecycle`), its revision bumped (pages cache by it)
 and an outbox row written for the worker (`forum.outbox`).
 
+A changed product (lists name products and offer them as filters) renews the lists'
+generation too, without touching any thread.
+
 Writes made with bulk UPDATE statements are invisible to the flush hook: services that make
 them call `touch_thread`.
 """

@@ -233,13 +233,22 @@ def test_a_blocks_key_names_what_it_shows_not_the_objects_holding_it():
     assert post_blocks._digest(Role.STAFF, when) != post_blocks._digest(Role.CUSTOMER, when)
 
 
-def test_a_locked_thread_is_made_from_its_blocks_too(app, make, page_cache_off):
+def test_a_locked_thread_is_made_from_its_blocks_too(app, make, page_cache_off, monkeypatch):
     question = build_thread(make, answers=2, comments_per_post=1)
     thread = question.id
-    db.session.execute(update(Question).where(Question.id == thread).values(locked_at=utcnow()))
+    locked = utcnow() - timedelta(seconds=59)
+    db.session.execute(update(Question).where(Question.id == thread).values(locked_at=locked))
     db.session.commit()
     first = anonymous_page(app, thread)
     kept = blocks_kept()
-    assert len(kept) == 4 and "locked" in first.lower()
-    assert anonymous_page(app, thread).count('data-testid="answer"') == 2
+    assert len(kept) == 4 and 'data-testid="locked-notice"' in first
+
+    class TwoSecondsLater(datetime):  # the lock is now a minute old, the posts "just now"
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.now(tz) + timedelta(seconds=2)
+
+    monkeypatch.setattr(templating, "datetime", TwoSecondsLater)
+    again = anonymous_page(app, thread)
+    assert again.count('data-testid="answer"') == 2 and "just now" in again
     assert blocks_kept() == kept  # the second page came from the same blocks
