@@ -1,5 +1,6 @@
 """A page rendered once and kept as pieces around its holes: the places where each reader's
-own values go (the CSRF token, one-time posting keys, the reader's own votes). Filling the
+own values go (the CSRF token, one-time posting keys, the reader's own votes) and the "x ago"
+texts of its times, which change as the page ages. Filling the
 holes is a join of strings, so a cached thread page costs each reader almost nothing.
 
 The holes are found by a random marker made for one rendering, which no author can have
@@ -10,6 +11,8 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from .templating import TIME_PREFIX, ago
 
 
 @dataclass(frozen=True)
@@ -34,8 +37,7 @@ class Holes:
 def fill(pieces: list[str], value: Callable[[str], str]) -> str:
     """The page with each hole replaced by `value(its name)`."""
     out = pieces[:]
-    for n in range(1, len(out), 2):
-        out[n] = value(out[n])
+    out[1::2] = map(value, pieces[1::2])
     return "".join(out)
 
 
@@ -71,3 +73,22 @@ def vote_state(name: str, votes: dict[str, int]) -> str:
     """The value of a vote hole ("vote:a12:1") for a reader with these votes."""
     _vote, key, direction = name.split(":")
     return "true" if votes.get(key) == int(direction) else "false"
+
+
+def reader_values(
+    now: float, token: str, votes: dict[str, int] | None, new_key: Callable[[], str]
+) -> Callable[[str], str]:
+    """What goes in each hole for one reader at `now`: the "x ago" texts, their CSRF token,
+    a new posting key for each form, and (signed in: `votes` not None) their own votes."""
+    pressed = {f"vote:{key}:{direction}": "true" for key, direction in (votes or {}).items()}
+
+    def value(hole: str) -> str:
+        if hole[:2] == TIME_PREFIX:
+            return ago(int(now - int(hole[2:])))
+        if hole == "csrf" or votes is None:
+            return token
+        if hole == "posting-key":
+            return new_key()
+        return pressed.get(hole, "false")
+
+    return value

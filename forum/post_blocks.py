@@ -3,9 +3,10 @@ as rendered for an audience of readers, kept under a digest of everything it sho
 
 A change to a thread makes its page anew (the page cache is per revision), but most of its
 posts are as they were: their blocks are taken from the cache, and only the changed ones are
-rendered. The key is the content itself (scores, texts, marks, authors' names, reputation and
-badges, the "2 hours ago" texts), so a block is never stale and nothing has to be told to
-forget one; the time a block is kept only bounds the cache's memory.
+rendered. The key is the content itself (scores, texts, marks, times, authors' names,
+reputation and badges), so a block is never stale and nothing has to be told to forget one;
+the time a block is kept only bounds the cache's memory. The "2 hours ago" texts are holes
+(`templating.TIME_HOLE`): a block does not change as its post ages.
 
 A block keeps the holes of the rendering it was made in (`page_pieces`) and is put back into
 another with that one's marker, so readers' own values still go in per request.
@@ -31,7 +32,6 @@ from markupsafe import Markup
 
 from .extensions import cache
 from .page_pieces import Holes
-from .templating import ago, clock
 
 PREFIX = "post-block"
 EXTENSION = "forum.post_blocks"
@@ -99,20 +99,17 @@ def local_blocks() -> LocalBlocks:
 
 
 class _Shown:
-    """What the blocks of one page show of times and people, each worked out once: the
-    "2 hours ago"s against one clock reading, and each author's part once however many
-    posts they wrote."""
+    """What the blocks of one page show of posts and people: each author's part worked out
+    once however many posts they wrote."""
 
     def __init__(self, badges: dict):
         self.badges = badges
-        self.now = clock().timestamp()
         self.people: dict[int, tuple] = {}
 
-    def when(self, value) -> tuple | None:
-        if value is None:
-            return None
-        stamp = value.timestamp()
-        return (stamp, ago(int(self.now - stamp)))
+    @staticmethod
+    def when(value) -> float | None:
+        # The block shows the time; its "x ago" text is a hole filled per request.
+        return None if value is None else value.timestamp()
 
     def person(self, user) -> tuple:
         shown = self.people.get(user.id)

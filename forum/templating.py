@@ -7,6 +7,7 @@ import secrets
 from datetime import UTC, datetime
 
 from flask import Flask, request, url_for
+from jinja2 import pass_context
 from markupsafe import Markup, escape
 
 from .markup import excerpt, plain_text
@@ -43,14 +44,23 @@ def ago(seconds: int) -> str:
     return "just now"
 
 
-def datetime_tag(value: datetime | None) -> Markup:
+# In a rendering shared by many readers and kept (`page_pieces`), a time's "x ago" text is a
+# hole named by its timestamp, filled per request (`page_pieces.reader_values`): a kept page
+# or post block says how long ago at every request, and no block is made anew as it ages.
+# The rendering passes its `Holes` under this name.
+TIME_HOLE = "time_hole"
+TIME_PREFIX = "t:"  # the hole's name: "t:<timestamp>"
+
+
+@pass_context
+def datetime_tag(context, value: datetime | None) -> Markup:
     """A <time> element: machine-readable UTC with a human 'x ago' text."""
     if value is None:
         return Markup("")
-    iso = value.isoformat(timespec="seconds")
-    return Markup(
-        f'<time datetime="{escape(iso)}" title="{escape(iso)}">{escape(timeago(value))}</time>'
-    )
+    iso = escape(value.isoformat(timespec="seconds"))
+    holes = context.get(TIME_HOLE)
+    text = holes(f"{TIME_PREFIX}{int(value.timestamp())}") if holes else escape(timeago(value))
+    return Markup(f'<time datetime="{iso}" title="{iso}">{text}</time>')
 
 
 def slugify(title: str) -> str:

@@ -76,18 +76,36 @@ def test_an_authors_new_reputation_shows_at_once(app, make, page_cache_off):
     assert re.search(r'data-testid="reputation"[^>]*>4321<', answer_block(app, thread, answer_id))
 
 
-def test_the_ago_texts_follow_the_clock(app, make, page_cache_off, monkeypatch):
-    question = build_thread(make, answers=1, comments_per_post=0)
-    thread, answer_id = question.id, question.answers[0].id
-    assert "just now" in answer_block(app, thread, answer_id)
+class ThreeHoursLater(datetime):
+    @classmethod
+    def now(cls, tz=None):
+        return datetime.now(tz) + timedelta(hours=3)
 
-    class ThreeHoursLater(datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return datetime.now(tz) + timedelta(hours=3)
+
+def test_the_ago_texts_follow_the_clock_from_the_same_blocks(
+    app, make, page_cache_off, monkeypatch
+):
+    question = build_thread(make, answers=1, comments_per_post=1)
+    thread, answer_id = question.id, question.answers[0].id
+    block = answer_block(app, thread, answer_id)
+    assert block.count("just now") == 2  # the answer and its comment
+    kept = blocks_kept()
 
     monkeypatch.setattr(templating, "datetime", ThreeHoursLater)
     block = answer_block(app, thread, answer_id)
+    assert block.count("3 hours ago") == 2 and "just now" not in block
+    assert blocks_kept() == kept  # aging made no block anew: the texts are filled per page
+
+
+def test_a_kept_page_says_how_long_ago_at_each_request(app, make, count_queries, monkeypatch):
+    question = build_thread(make, answers=1, comments_per_post=0)
+    thread, answer_id = question.id, question.answers[0].id
+    cache.clear()
+    assert "just now" in answer_block(app, thread, answer_id)  # makes and keeps the page
+    monkeypatch.setattr(templating, "datetime", ThreeHoursLater)
+    with count_queries() as counter:
+        block = answer_block(app, thread, answer_id)
+    assert counter.count == 1  # the thread's header: the page itself came from the cache
     assert "3 hours ago" in block and "just now" not in block
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 from flask import (
     Blueprint,
@@ -23,14 +24,14 @@ from ..extensions import cache, db, limiter
 from ..forms import AnswerForm, CommentForm, EditQuestionForm, QuestionForm
 from ..markup import render_markdown
 from ..models import Answer, Comment, Question
-from ..page_pieces import Holes, VoteHoles, fill, vote_state
+from ..page_pieces import Holes, VoteHoles, fill, reader_values
 from ..post_blocks import PostBlocks, rendered_anew
 from ..services import badges, posting, reputation, self_service, threads, watching
 from ..services.errors import InvalidInput
 from ..services.history import versions_of
 from ..services.posting_keys import new_key as new_posting_key
 from ..services.votes import votes_by
-from ..templating import UNREAD_KEY, slugify
+from ..templating import TIME_HOLE, UNREAD_KEY, clock, slugify
 from .helpers import (
     already_posted,
     attach_error,
@@ -196,8 +197,7 @@ def show(question_id: int, slug: str | None = None):
     if current_user.is_authenticated:
         return _render_for_reader(question_id)
     question = threads.thread_header(None, question_id)
-    token = generate_csrf()
-    html = fill(_shared_rendering(question, "anonymous"), lambda _hole: token)
+    html = fill(_shared_rendering(question, "anonymous"), _hole_values(generate_csrf()))
     return render_template("questions/show.html", question=question, thread_html=Markup(html))
 
 
@@ -214,21 +214,17 @@ def _render_for_reader(question_id: int):
         return render_thread(question_id, watch_level=header.watch_level)
     pieces = _shared_rendering(header, audience, current_user._get_current_object())
     votes = votes_by(current_user, header.id) if header.has_votes else {}
-    token = generate_csrf()
-
-    def value(hole: str) -> str:
-        if hole == "csrf":
-            return token
-        if hole == "posting-key":
-            return new_posting_key()
-        return vote_state(hole, votes)
-
     return render_template(
         "questions/show.html",
         question=header,
-        thread_html=Markup(fill(pieces, value)),
+        thread_html=Markup(fill(pieces, _hole_values(generate_csrf(), votes))),
         watch_level=header.watch_level,
     )
+
+
+def _hole_values(token: str, votes: dict | None = None) -> Callable[[str], str]:
+    """This reader's values for the holes of a shared rendering (`votes`: signed in)."""
+    return reader_values(clock().timestamp(), token, votes, new_posting_key)
 
 
 def _shared_rendering(question, audience: str, reader=None) -> list[str]:
@@ -252,6 +248,7 @@ def _shared_rendering(question, audience: str, reader=None) -> list[str]:
                 **context | {"block": blocks},
                 csrf_token=lambda: holes("csrf"),
                 posting_key=lambda: holes("posting-key"),
+                **{TIME_HOLE: holes},
             )
         )
         blocks.save()
