@@ -6,6 +6,7 @@ spread. For working on those pages; `make bench` gives the figures.
         [--settings FORUM_X=1 ...]
 
 threads: the 30-answer threads made anew (page cache off), anonymous and signed in;
+served: the same threads as served (the page cache on, as in production; not with threads);
 posting: answers posted as fast as four connections can (the worker beside the server);
 lists: `make bench`'s 40 lists with their Zipf skew (the page cache as in production);
 search: the search page over the bench's 100 queries.
@@ -31,7 +32,7 @@ import run as bench  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "parts", nargs="*", default=["threads"], choices=["threads", "lists", "posting", "search"]
+        "parts", nargs="*", default=["threads"], choices=["threads", "served", "lists", "posting", "search"]
     )
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=4)
@@ -72,6 +73,11 @@ def main() -> None:
                 pages += [
                     ("anonymous, page cache off", zipf[0], load.lua_get_cycle(zipf)),
                     ("signed in, page cache off", zipf[0], load.lua_get_cycle(zipf, cookie)),
+                ]
+            elif "served" in args.parts:
+                pages += [
+                    ("anonymous, as served", zipf[0], load.lua_get_cycle(zipf)),
+                    ("signed in, as served", zipf[0], load.lua_get_cycle(zipf, cookie)),
                 ]
             if "lists" in args.parts:
                 lists = load.zipf_paths(

@@ -59,7 +59,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
 
-    from . import negativity, post_blocks, security
+    from . import local_memory, negativity, security
     from .errors import unauthorized_response
     from .services.accounts import signed_in_user
 
@@ -67,7 +67,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.user_loader(signed_in_user)
     security.init_app(app)
     negativity.init_app(app)
-    post_blocks.init_app(app)
+    local_memory.init_app(app)
 
 
 def _tune_sqlite(engine) -> None:

@@ -11,7 +11,7 @@ the time a block is kept only bounds the cache's memory. The "2 hours ago" texts
 A block keeps the holes of the rendering it was made in (`page_pieces`) and is put back into
 another with that one's marker, so readers' own values still go in per request.
 
-Each process also keeps the blocks it used last in its own memory (`LocalBlocks`, at most
+Each process also keeps the blocks it used last in its own memory (`local_memory`, at most
 FORUM_POST_BLOCK_MEMORY_MB), in front of the shared cache: since a key names its content, a
 block found there is as right as one from Redis, and a page made anew then waits for no round
 trip for its popular posts.
@@ -21,81 +21,21 @@ from __future__ import annotations
 
 import hashlib
 import marshal
-import sys
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flask import Flask, current_app
+from flask import current_app
 from markupsafe import Markup
 
 from .extensions import cache
+from .local_memory import POST_BLOCKS, LocalMemory, kept
 from .page_pieces import Holes
 
 PREFIX = "post-block"
-EXTENSION = "forum.post_blocks"
 
 
-# What one kept block costs beyond its strings: its tuple, its slot in the ordered dict.
-_ENTRY_BYTES = 160
-
-
-def footprint(key: str, pieces: list[str]) -> int:
-    """The bytes a block kept in this process's memory takes: its strings as Python holds
-    them (a non-ASCII character makes a string 2 or 4 bytes a character), its list, its key."""
-    return (
-        _ENTRY_BYTES + sys.getsizeof(key) + sys.getsizeof(pieces) + sum(map(sys.getsizeof, pieces))
-    )
-
-
-class LocalBlocks:
-    """The blocks this process used last, up to a number of bytes (least recently used
-    first out); safe for the threads of one process."""
-
-    def __init__(self, capacity: int):
-        self.capacity = capacity
-        self.size = 0
-        self._items: OrderedDict[str, tuple[list[str], int]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get_many(self, keys) -> dict[str, list[str]]:
-        found = {}
-        with self._lock:
-            for key in keys:
-                item = self._items.get(key)
-                if item is not None:
-                    self._items.move_to_end(key)
-                    found[key] = item[0]
-        return found
-
-    def put_many(self, blocks: dict[str, list[str]]) -> None:
-        if not self.capacity:
-            return
-        with self._lock:
-            for key, pieces in blocks.items():
-                size = footprint(key, pieces)
-                old = self._items.pop(key, None)
-                if old is not None:
-                    self.size -= old[1]
-                if size <= self.capacity:
-                    self._items[key] = (pieces, size)
-                    self.size += size
-            while self.size > self.capacity:
-                _key, (_pieces, size) = self._items.popitem(last=False)
-                self.size -= size
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
-def init_app(app: Flask) -> None:
-    megabytes = app.config["POST_BLOCK_MEMORY_MB"]
-    app.extensions[EXTENSION] = LocalBlocks(megabytes * 1_000_000)
-
-
-def local_blocks() -> LocalBlocks:
-    return current_app.extensions[EXTENSION]
+def local_blocks() -> LocalMemory:
+    return kept(POST_BLOCKS)
 
 
 class _Shown:

@@ -1,5 +1,6 @@
 """Pages issue a fixed number of SQL statements, whatever the size of the thread (no N+1)."""
 
+from forum import local_memory
 from forum.extensions import cache
 from forum.models import Role
 
@@ -19,8 +20,9 @@ def build_thread(make, answers: int, comments_per_post: int):
 
 
 def statements_for(client, count_queries, url: str, cached: bool = True) -> int:
-    if not cached:
+    if not cached:  # no rendering kept, by the shared cache or by this process
         cache.clear()
+        local_memory.kept(local_memory.THREAD_PAGES).clear()
     with count_queries() as counter:
         response = client.get(url)
     assert response.status_code == 200

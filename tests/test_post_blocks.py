@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from forum import post_blocks, templating
+from forum import local_memory, post_blocks, templating
 from forum.extensions import cache, db
+from forum.local_memory import LocalMemory
 from forum.models import Question, User, utcnow
 from forum.post_blocks import PREFIX
 from forum.services import marks, posting, votes
@@ -198,7 +199,7 @@ def test_a_process_keeps_the_blocks_it_used_when_the_shared_cache_loses_them(
 
 
 def test_without_memory_for_blocks_each_page_asks_the_shared_cache(app, make, page_cache_off):
-    app.extensions[post_blocks.EXTENSION] = post_blocks.LocalBlocks(0)
+    app.extensions[local_memory.EXTENSION][local_memory.POST_BLOCKS] = LocalMemory(0)
     question = build_thread(make, answers=2, comments_per_post=0)
     thread = question.id
     anonymous_page(app, thread)
@@ -211,9 +212,9 @@ def test_without_memory_for_blocks_each_page_asks_the_shared_cache(app, make, pa
 
 
 def test_a_process_holds_blocks_up_to_its_size_dropping_the_least_recently_used():
-    size = post_blocks.footprint
+    size = local_memory.footprint
     four = size("a", ["1234"])  # every one-letter key with one 4-character piece costs this
-    local = post_blocks.LocalBlocks(capacity=3 * four - 1)
+    local = LocalMemory(capacity=3 * four - 1)
     local.put_many({"a": ["1234"], "b": ["1234"]})
     assert local.get_many(["a"]) == {"a": ["1234"]}  # "a" is now the newest
     local.put_many({"c": ["1234"]})  # three do not fit: "b", the oldest, goes
@@ -227,8 +228,8 @@ def test_a_process_holds_blocks_up_to_its_size_dropping_the_least_recently_used(
 
 
 def test_a_block_is_counted_in_the_bytes_python_holds_it_in():
-    ascii_block = post_blocks.footprint("k", ["e" * 1000])
-    euros = post_blocks.footprint("k", ["\u20ac" * 1000])
+    ascii_block = local_memory.footprint("k", ["e" * 1000])
+    euros = local_memory.footprint("k", ["\u20ac" * 1000])
     assert ascii_block > 1000
     assert euros - ascii_block >= 900  # "€" takes its string to 2 bytes a character
 

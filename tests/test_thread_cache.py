@@ -1,10 +1,12 @@
 """Anonymous readers get a cached rendering of a thread, which no change to the thread outlives."""
 
 import re
+import time
 
 from flask import g
 from sqlalchemy import select
 
+from forum import local_memory
 from forum.extensions import cache, db
 from forum.models import Answer, Question, Role, User
 from forum.services import marks, moderation, posting, votes, watching
@@ -36,9 +38,42 @@ def test_cached_page_equals_a_fresh_rendering(client, make, app_config):
     question = build_thread(make, answers=2, comments_per_post=1)
     client.get(f"/questions/{question.id}")  # fills the cache
     cached = page(client, question)
-    cache.clear()
+    forget_pages()
     fresh = page(client, question)
     assert cached == fresh
+
+
+def forget_pages() -> None:
+    """Drop every kept rendering: the shared cache's and this process's."""
+    cache.clear()
+    local_memory.kept(local_memory.THREAD_PAGES).clear()
+
+
+def test_a_process_serves_the_pages_it_kept_without_the_shared_cache(
+    client, make, count_queries
+):
+    question = build_thread(make, answers=2, comments_per_post=1)
+    first = page(client, question)
+    cache.clear()  # the shared cache lost it (Redis restarted, say)
+    with count_queries() as counter:
+        again = page(client, question)
+    assert counter.count == 1  # the thread's header: the page came from this process
+    assert again.count('data-testid="answer"') == 2
+    tokens = re.compile(r'(name="csrf_token" value|name="csrf-token" content)="[^"]+"')
+    assert tokens.sub("", again) == tokens.sub("", first)
+
+
+def test_a_process_keeps_a_page_no_longer_than_the_shared_cache(
+    client, make, count_queries, monkeypatch
+):
+    question = build_thread(make, answers=1, comments_per_post=0)
+    page(client, question)
+    cache.clear()
+    later = time.time() + 61  # the shared cache keeps a page 60 seconds
+    monkeypatch.setattr(local_memory.time, "time", lambda: later)
+    with count_queries() as counter:
+        html = page(client, question)
+    assert counter.count > 1 and html.count('data-testid="answer"') == 1  # made anew
 
 
 def test_each_reader_gets_their_own_csrf_token_in_cached_forms(app, make):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 
 from flask import (
@@ -22,6 +23,7 @@ from markupsafe import Markup
 
 from ..extensions import cache, db, limiter
 from ..forms import AnswerForm, CommentForm, EditQuestionForm, QuestionForm
+from ..local_memory import THREAD_PAGES, kept
 from ..markup import render_markdown
 from ..models import Answer, Comment, Question
 from ..page_pieces import Holes, VoteHoles, fill, reader_values
@@ -234,7 +236,7 @@ def _shared_rendering(question, audience: str, reader=None) -> list[str]:
     anew, the posts that did not change come from their blocks (`post_blocks`)."""
     key = f"thread-page:{question.id}:{question.revision}:{audience}"
     seconds = current_app.config["THREAD_CACHE_SECONDS"]
-    pieces = cache.get(key) if seconds else None
+    pieces = _kept_page(key, seconds) if seconds else None
     if pieces is None:
         thread = threads.read_thread(reader, question.id, votes=False)
         holes = Holes()
@@ -253,7 +255,23 @@ def _shared_rendering(question, audience: str, reader=None) -> list[str]:
         )
         blocks.save()
         if seconds:
-            cache.set(key, pieces, timeout=seconds)
+            made = time.time()
+            cache.set(key, (made, pieces), timeout=seconds)
+            kept(THREAD_PAGES).put_many({key: pieces}, until=made + seconds)
+    return pieces
+
+
+def _kept_page(key: str, seconds: int) -> list[str] | None:
+    """A rendering kept by this process, else by the shared cache (then kept here too, for
+    no longer than the shared cache keeps it: what the revision does not name, such as an
+    author's reputation, is then no staler than there)."""
+    local = kept(THREAD_PAGES)
+    pieces = local.get(key)
+    if pieces is None:
+        value = cache.get(key)
+        if type(value) is tuple:  # (when it was made, its pieces)
+            made, pieces = value
+            local.put_many({key: pieces}, until=made + seconds)
     return pieces
 
 
