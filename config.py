@@ -212,6 +212,12 @@ def load(env: str | None = None) -> dict:
         # Megabytes of thread pages each process keeps in front of the shared cache (0: none),
         # by revision and each no longer than the shared cache keeps it.
         "THREAD_PAGE_MEMORY_MB": _number("FORUM_THREAD_PAGE_MEMORY_MB", 8, int, low=0, high=4096),
+        # How much the worker's outbox lane (indexing, sentiment, reputation, the periodic
+        # jobs) yields the processor to the web processes on the same machine: its nice value
+        # (0: none; 19, the lowest, by default). Under a burst of posts it falls behind and
+        # catches up after, instead of making each post wait; the notification lane keeps
+        # the normal priority.
+        "WORKER_NICE": _number("FORUM_WORKER_NICE", 19, int, low=0, high=19),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         # Secure cookies in production; FORUM_SECURE_COOKIES=0 only for plain-HTTP setups such

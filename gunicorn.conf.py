@@ -28,3 +28,10 @@ max_requests_jitter = max_requests // 10
 accesslog = os.environ.get("FORUM_ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("FORUM_LOG_LEVEL", "info")
+
+
+def post_worker_init(worker):
+    """Each web process, once it has loaded the app (see `forum.freeze_start_up`)."""
+    from forum import freeze_start_up
+
+    freeze_start_up()

@@ -183,3 +183,13 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(moderation_cli)
     app.cli.add_command(worker_cli)
     app.cli.add_command(stats_cli)
+
+
+def freeze_start_up() -> None:
+    """Leave what a process made to start (the app, its modules, templates and models) out
+    of the garbage collector's full passes: a pass over all of it paused a request for
+    75 ms every few hundred posts. Call once the app is loaded, in each serving process."""
+    import gc
+
+    gc.collect()
+    gc.freeze()

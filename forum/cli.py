@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from .extensions import db
@@ -31,17 +32,20 @@ def worker_cli(ctx: click.Context, poll: float, exit_with_parent: bool) -> None:
         return
     import signal
 
+    from . import freeze_start_up
     from .worker import run
 
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     click.echo("Worker consuming the outbox (Ctrl-C to stop).")
+    freeze_start_up()
     try:
         run(
             poll=poll,
             should_stop=lambda: bool(stopping),
             exit_with_parent=exit_with_parent,
             lane_process=True,
+            nice=current_app.config["WORKER_NICE"],
         )
     except KeyboardInterrupt:
         pass

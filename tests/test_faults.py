@@ -483,6 +483,49 @@ def test_the_notification_lane_is_a_process_that_comes_back_and_dies_with_the_wo
     assert _wait_for(lambda: not lane.is_running() or lane.status() == psutil.STATUS_ZOMBIE, 5)
 
 
+def test_the_outbox_lane_yields_to_the_web_and_the_notification_lane_does_not(app, make):
+    """`flask worker` runs indexing, judging and reputation at a lower priority
+    (FORUM_WORKER_NICE), so a burst of posts is not slowed by them; telling people keeps
+    the normal priority. Both still do their work."""
+    asker, helper = make.user(), make.user()
+    question = make.question(author=asker, title="Charger light blinks orange")
+    env = {**flask_env(app), "FORUM_WORKER_NICE": "7"}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "worker", "--poll", "0.02"],
+        cwd=PROJECT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    own = psutil.Process().nice()
+    try:
+        process = psutil.Process(worker.pid)
+        assert _wait_for(lambda: any(c.name() == "forum-notify" for c in process.children()))
+        lane = next(c for c in process.children() if c.name() == "forum-notify")
+        answer = posting.post_answer(helper, question.id, "Reseat the cable: quasarwidget.")
+        db.session.commit()
+        assert _wait_for(lambda: findable("quasarwidget"))  # indexed by the lower lane
+        assert _wait_for(lambda: _asker_told(answer.id, asker.id))
+        assert process.nice() == own + 7
+        assert lane.nice() == own
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+
+
+def test_serving_processes_leave_their_start_up_out_of_full_collections():
+    """gunicorn's hook, after a web process has loaded the app (`forum.freeze_start_up`)."""
+    code = (
+        "import gc, runpy; hooks = runpy.run_path('gunicorn.conf.py'); "
+        "assert gc.get_freeze_count() == 0; hooks['post_worker_init'](None); "
+        "print(gc.get_freeze_count())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True, check=True
+    )
+    assert int(out.stdout) > 1000
+
+
 def test_the_notification_write_waits_for_the_lock_and_then_takes_it(app, make):
     """A notification batch does not queue behind posting for long: it takes the write lock
     as soon as it is free, and gives up with the database's own error past its patience."""
