@@ -214,10 +214,10 @@ def load(env: str | None = None) -> dict:
         "THREAD_PAGE_MEMORY_MB": _number("FORUM_THREAD_PAGE_MEMORY_MB", 8, int, low=0, high=4096),
         # How much the worker's outbox lane (indexing, sentiment, reputation, the periodic
         # jobs) yields the processor to the web processes on the same machine: its nice value
-        # (0: none; 19, the lowest, by default). Under a burst of posts it falls behind and
-        # catches up after, instead of making each post wait; the notification lane keeps
-        # the normal priority.
-        "WORKER_NICE": _number("FORUM_WORKER_NICE", 19, int, low=0, high=19),
+        # (0: none). Under a burst of posts it falls behind and catches up after, instead of
+        # making each post wait; the notification lane keeps the normal priority. At 19 a
+        # steady load of searches starved it (a new thread not findable within 2 s).
+        "WORKER_NICE": _number("FORUM_WORKER_NICE", 10, int, low=0, high=19),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         # Secure cookies in production; FORUM_SECURE_COOKIES=0 only for plain-HTTP setups such
