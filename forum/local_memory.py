@@ -13,6 +13,8 @@ import threading
 import time
 from collections import OrderedDict
 
+from flask import current_app
+
 # What one kept value costs beyond its strings: its tuple, its slot in the ordered dict.
 _ENTRY_BYTES = 160
 
@@ -97,6 +99,4 @@ def init_app(app) -> None:
 
 
 def kept(name: str) -> LocalMemory:
-    from flask import current_app
-
     return current_app.extensions[EXTENSION][name]

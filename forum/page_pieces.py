@@ -51,7 +51,7 @@ class VoteHole:
 
 class VoteHoles(dict):
     """Stands for `Thread.my_votes` in a rendering shared by many readers: every post's vote
-    is a hole, filled per reader by `vote_state`."""
+    is a hole, filled per reader by `reader_values`."""
 
     def __init__(self, holes: Holes):
         super().__init__()
@@ -63,16 +63,10 @@ class VoteHoles(dict):
 
 def pressed(vote, direction: int) -> str:
     """The vote button's aria-pressed: "true" when the reader's vote is `direction`; in a
-    shared rendering, a hole that `vote_state` fills."""
+    shared rendering, a hole that `reader_values` fills."""
     if isinstance(vote, VoteHole):
         return vote.holes(f"vote:{vote.key}:{direction}")
     return "true" if vote == direction else "false"
-
-
-def vote_state(name: str, votes: dict[str, int]) -> str:
-    """The value of a vote hole ("vote:a12:1") for a reader with these votes."""
-    _vote, key, direction = name.split(":")
-    return "true" if votes.get(key) == int(direction) else "false"
 
 
 def reader_values(
