@@ -32,7 +32,10 @@ import run as bench  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "parts", nargs="*", default=["threads"], choices=["threads", "served", "lists", "posting", "search"]
+        "parts",
+        nargs="*",
+        default=["threads"],
+        choices=["threads", "served", "lists", "posting", "search"],
     )
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=4)

@@ -34,6 +34,15 @@ class Holes:
         return self.marker.join(pieces)
 
 
+def join_pieces(blocks: list[list[str]]) -> list[str]:
+    """The pieces of the html of these blocks one after the other (each a `split` list)."""
+    out = [""]
+    for pieces in blocks:
+        out[-1] += pieces[0]
+        out.extend(pieces[1:])
+    return out
+
+
 def fill(pieces: list[str], value: Callable[[str], str]) -> str:
     """The page with each hole replaced by `value(its name)`."""
     out = pieces[:]

@@ -29,7 +29,14 @@ from markupsafe import Markup
 
 from .extensions import cache
 from .local_memory import POST_BLOCKS, LocalMemory, kept
-from .page_pieces import Holes
+from .page_pieces import Holes, join_pieces
+from .services.threads import (
+    POST,
+    QUESTION_AUTHOR,
+    QUESTION_PRODUCT,
+    QUESTION_VERIFIER,
+    ThreadRows,
+)
 
 PREFIX = "post-block"
 
@@ -38,53 +45,10 @@ def local_blocks() -> LocalMemory:
     return kept(POST_BLOCKS)
 
 
-class _Shown:
-    """What the blocks of one page show of posts and people: each author's part worked out
-    once however many posts they wrote."""
-
-    def __init__(self, badges: dict):
-        self.badges = badges
-        self.people: dict[int, tuple] = {}
-
-    @staticmethod
-    def when(value) -> float | None:
-        # The block shows the time; its "x ago" text is a hole filled per request.
-        return None if value is None else value.timestamp()
-
-    def person(self, user) -> tuple:
-        shown = self.people.get(user.id)
-        if shown is None:
-            badge = self.badges.get(user.id)
-            shown = self.people[user.id] = (
-                user.id,
-                user.display_name,
-                user.source_url,
-                user.role,
-                user.reputation,
-                badge.label if badge else None,
-            )
-        return shown
-
-    def post(self, post) -> tuple:
-        """What every post's block shows of it."""
-        return (
-            post.id,
-            post.body_html,
-            self.when(post.created_at),
-            self.when(post.edited_at),
-            post.deleted_at is not None,
-            post.hidden_at is not None,
-            self.person(post.author),
-        )
-
-    def comments(self, items) -> tuple:
-        return tuple(map(self.post, items))
-
-
 def _digest(*parts) -> str:
     # marshal's version 2 writes a value alike whatever objects hold it (later versions
     # refer back to an object met twice), and costs a fifth of repr: no text is spelt out.
-    # A value it cannot write (an enum member, say) makes the key of its repr instead.
+    # A value it cannot write (PostgreSQL's datetimes, say) makes the key of its repr.
     try:
         data = marshal.dumps(parts, 2)
     except ValueError:
@@ -92,44 +56,80 @@ def _digest(*parts) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def keys_for(thread, audience: str, badges: dict) -> dict[tuple[str, int], str]:
-    """The cache key of each post's block on this thread's page for this audience."""
-    question = thread.question
-    shown = _Shown(badges)
-    # What every block of the thread shows of the thread itself: the comment forms' target
-    # and whether they are offered, and whose posts the comment hint leaves out.
-    # The blocks show whether the thread is locked, not since when: no "ago" text for it.
-    locked = question.locked_at.timestamp() if question.locked_at else None
-    shared = (audience, question.id, question.author_id, question.is_deleted, locked)
+def keys_for(
+    rows: ThreadRows, audience: str, badges: dict, private: bool = False
+) -> dict[tuple[str, int], str]:
+    """The cache key of each block of the thread's page for this audience, in the page's
+    order: its head (title, product, tags, state, notices), the question with its comments,
+    the answers' heading, each answer with its comments, and the forms. Worked out from the
+    rows as the driver gave them: each post's whole row (its text, times, score, author's
+    name, role and reputation) with its author's top badge."""
+    question = rows.question
+    value = rows.question_value
+    question_id, author_id = value("id"), value("author_id")
+
+    def label(user_id: int) -> str | None:
+        badge = badges.get(user_id)
+        return badge.label if badge else None
+
+    comments: dict[int | None, list] = {}
+    for row in rows.comments:
+        comments.setdefault(row[POST.ANSWER_ID], []).append((row, label(row[POST.AUTHOR_ID])))
+    # What every block shows of the thread itself: the comment forms' target and whether
+    # they are offered, and whose posts the comment hint leaves out. Whether the thread is
+    # locked, not since when: no "ago" text for it.
+    locked = value("locked_at") is not None
+    shared = (audience, question_id, author_id, value("deleted_at") is not None, locked)
+    accepted, verified = value("accepted_answer_id"), value("verified_answer_id")
     keys = {
-        ("q", question.id): _digest(
+        ("head", question_id): _digest(
+            shared,
+            "head",
+            value("title"),
+            question[QUESTION_PRODUCT : QUESTION_PRODUCT + 4],
+            rows.tags,
+            accepted is not None,
+            verified is not None,
+            value("answer_count") == 0,
+            value("hidden_at") is not None,
+            value("duplicate_of_id"),
+            question[-1],  # the title of the question it duplicates
+            value("source_url"),
+            private,
+        ),
+        ("q", question_id): _digest(
             shared,
             "q",
-            question.score,
-            shown.post(question),
-            shown.comments(thread.question_comments),
-        )
+            value("score"),
+            value("body_html"),
+            value("created_at"),
+            value("edited_at"),
+            question[QUESTION_AUTHOR : QUESTION_PRODUCT],
+            label(author_id),
+            comments.get(None, ()),
+        ),
+        ("heading", question_id): _digest(shared, "heading", len(rows.answers)),
     }
     verification = (
-        question.verified_by.display_name if question.verified_by else None,
-        shown.when(question.verified_at),
-        question.verified_note,
+        question[QUESTION_VERIFIER],  # the verifier's name
+        value("verified_at"),
+        value("verified_note"),
     )
-    no_comments: list = []
-    for position, answer in enumerate(thread.answers, start=1):
-        keys[("a", answer.id)] = _digest(
+    for position, row in enumerate(rows.answers, start=1):
+        answer_id = row[POST.ID]
+        keys[("a", answer_id)] = _digest(
             shared,
             "a",
             position,
-            answer.score,
-            shown.post(answer),
-            answer.id == question.accepted_answer_id,
-            answer.id == question.verified_answer_id and verification,
-            shown.comments(thread.answer_comments.get(answer.id, no_comments)),
+            row,
+            label(row[POST.AUTHOR_ID]),
+            answer_id == accepted,
+            answer_id == verified and verification,
+            comments.get(answer_id, ()),
         )
     # The answer form and the report dialog show nothing of the thread but `shared`.
-    keys[("forms", question.id)] = _digest(shared, "forms")
-    return {post: f"{PREFIX}:{digest}" for post, digest in keys.items()}
+    keys[("forms", question_id)] = _digest(shared, "forms")
+    return {block: f"{PREFIX}:{digest}" for block, digest in keys.items()}
 
 
 def rendered_anew(kind: str, post_id: int, caller: Callable[[], str]) -> str:
@@ -140,7 +140,8 @@ def rendered_anew(kind: str, post_id: int, caller: Callable[[], str]) -> str:
 @dataclass
 class PostBlocks:
     """The `block(kind, post_id)` call of the thread template for one shared rendering: the
-    blocks found in the cache are put in; the others are rendered and kept by `save`."""
+    blocks found in the cache are put in; the others are rendered and kept by `save`. The
+    page is the blocks in order (`page`): when every one was found, no template runs."""
 
     holes: Holes
     keys: dict[tuple[str, int], str]
@@ -148,8 +149,7 @@ class PostBlocks:
     made: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
-    def fetch(cls, thread, audience: str, badges: dict, holes: Holes) -> PostBlocks:
-        keys = keys_for(thread, audience, badges)
+    def fetch(cls, keys: dict[tuple[str, int], str], holes: Holes) -> PostBlocks:
         blocks = cls(holes, keys)
         if current_app.config["POST_BLOCK_CACHE_SECONDS"]:
             local = local_blocks()
@@ -175,6 +175,17 @@ class PostBlocks:
         html = caller()
         self.made[key] = self.holes.split(str(html))
         return html
+
+    def page(self) -> list[str] | None:
+        """The page's pieces (text, hole, text, ..., text): its blocks in order, or None
+        while one of them is neither found nor made."""
+        blocks = self.found | self.made if self.made else self.found
+        if len(blocks) < len(self.keys):
+            return None
+        try:
+            return join_pieces([blocks[key] for key in self.keys.values()])
+        except KeyError:
+            return None
 
     def save(self) -> None:
         seconds = current_app.config["POST_BLOCK_CACHE_SECONDS"]

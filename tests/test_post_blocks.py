@@ -46,8 +46,9 @@ def test_a_change_renders_only_the_post_it_changed(app, make, page_cache_off):
     thread, author = question.id, edited.author
     anonymous_page(app, thread)
     before = blocks_kept()
-    # The question and three answers, each with its comments, and the page's forms.
-    assert len(before) == 5
+    # The thread's head, the question, the answers' heading, three answers (each with its
+    # comments), and the page's forms.
+    assert len(before) == 7
 
     posting.edit_answer(author, edited, "Answer rewritten: reset the router first.")
     db.session.commit()
@@ -122,8 +123,9 @@ def test_a_reused_block_gets_each_readers_own_token_and_votes(app, make, page_ca
         assert AuthActions(client).login(email).status_code == 302
         pages.append(client.get(f"/questions/{thread}").get_data(as_text=True))
     kept = blocks_kept()
-    # The second reader's page was made from the blocks the first one's made.
-    assert len(kept) == 4
+    # The second reader's page was made from the blocks the first one's made: the head, the
+    # question, the heading, two answers, the forms.
+    assert len(kept) == 6
     for html in pages:
         assert "hole-" not in html
         head = re.search(r'<meta name="csrf-token" content="([^"]+)"', html).group(1)
@@ -203,12 +205,12 @@ def test_without_memory_for_blocks_each_page_asks_the_shared_cache(app, make, pa
     question = build_thread(make, answers=2, comments_per_post=0)
     thread = question.id
     anonymous_page(app, thread)
-    assert len(blocks_kept()) == 4  # the question, two answers, the forms
+    assert len(blocks_kept()) == 6  # the head, the question, the heading, two answers, forms
     assert len(post_blocks.local_blocks()) == 0
     cache.clear()
     html = anonymous_page(app, thread)
     assert html.count('data-testid="answer"') == 2
-    assert len(blocks_kept()) == 4  # all rendered again
+    assert len(blocks_kept()) == 6  # all rendered again
 
 
 def test_a_process_holds_blocks_up_to_its_size_dropping_the_least_recently_used():
@@ -260,7 +262,7 @@ def test_a_locked_thread_is_made_from_its_blocks_too(app, make, page_cache_off, 
     db.session.commit()
     first = anonymous_page(app, thread)
     kept = blocks_kept()
-    assert len(kept) == 4 and 'data-testid="locked-notice"' in first
+    assert len(kept) == 6 and 'data-testid="locked-notice"' in first
 
     class TwoSecondsLater(datetime):  # the lock is now a minute old, the posts "just now"
         @classmethod

@@ -11,8 +11,8 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import and_, bindparam, func, or_, select
 
-from ..extensions import db, insert_unless_taken, read_rows
-from ..models import Answer, Badge, NotificationKind, Product, Question, User, utcnow
+from ..extensions import db, insert_unless_taken, read_plain, read_rows
+from ..models import Answer, Badge, Comment, NotificationKind, Product, Question, User, utcnow
 from .notifications import notify
 
 # kind -> (label, order on a profile: the first a person holds is their "top" badge)
@@ -175,7 +175,33 @@ def top_badges(user_ids: list[int]) -> dict[int, TopBadge]:
     page names 30 to 90 authors."""
     if not user_ids:
         return {}
-    rows = read_rows(_badge_rows_statement(), {"user_ids": list(user_ids)}).all()
+    return _best_of(read_rows(_badge_rows_statement(), {"user_ids": list(user_ids)}).all())
+
+
+@functools.cache
+def _thread_badge_rows_statement():
+    """(user, kind, label, awarded) of everyone who wrote in a thread, live or not: bound by
+    the question's id alone, so `read_plain` can run it."""
+    question_id = bindparam("question_id")
+    authors = (
+        select(Question.author_id).where(Question.id == question_id)
+        .union(
+            select(Answer.author_id).where(Answer.question_id == question_id),
+            select(Comment.author_id).where(Comment.question_id == question_id),
+        )
+    )
+    return select(Badge.user_id, Badge.kind, Badge.label, Badge.awarded_at).where(
+        Badge.user_id.in_(authors.scalar_subquery())
+    )
+
+
+def thread_top_badges(question_id: int) -> dict[int, TopBadge]:
+    """`top_badges` of everyone who wrote in this thread, in one statement that needs no list
+    of them (a superset of those a page shows: hidden posts' authors too)."""
+    return _best_of(read_plain(_thread_badge_rows_statement(), {"question_id": question_id}))
+
+
+def _best_of(rows) -> dict[int, TopBadge]:
     best: dict[int, tuple] = {}
     for user_id, kind, label, awarded_at in rows:
         rank = (BADGES[kind][1], awarded_at)

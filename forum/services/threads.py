@@ -12,7 +12,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import bindparam, exists, func, literal, null, or_, select
 from sqlalchemy.orm import aliased, joinedload, load_only, selectinload
 
-from ..extensions import cache, db, read_rows
+from ..extensions import as_utc, cache, db, read_plain
 from ..markup import excerpt
 from ..models import (
     STAFF_ROLES,
@@ -287,11 +287,18 @@ def thread_header(viewer: User | None, question_id: int) -> ThreadHeader:
     their watch, whether they voted in it, their unread notifications)."""
     anonymous, reader = _header_statements()
     if viewer is not None and viewer.is_authenticated:
-        row = read_rows(reader, {"question_id": question_id, "viewer_id": viewer.id})
+        rows = read_plain(reader, {"question_id": question_id, "viewer_id": viewer.id})
     else:
-        row = read_rows(anonymous, {"question_id": question_id})
-    row = row.first()
-    header = None if row is None else ThreadHeader(**row._mapping)
+        rows = read_plain(anonymous, {"question_id": question_id})
+    header = None
+    if rows:
+        row = rows[0]
+        own = (*row[:4], as_utc(row[4]), as_utc(row[5]))
+        if len(row) > len(own):  # the reader's part (SQLite gives its truths as 0 and 1)
+            wrote_in, watch_level, has_votes, unread = row[len(own) :]
+            header = ThreadHeader(*own, bool(wrote_in), watch_level, bool(has_votes), unread)
+        else:
+            header = ThreadHeader(*own)
     _require_visible(viewer, header)
     return header
 
@@ -312,9 +319,15 @@ def reader_class(viewer: User, header: ThreadHeader) -> str | None:
 
 
 def _require_visible(viewer: User | None, question: Question | ThreadHeader | None) -> None:
-    if question is None or (question.deleted_at is not None and not can_see_deleted(viewer)):
+    if question is None:
         raise NotFound("That question does not exist or was deleted.")
-    if question.hidden_at is not None and not can_see_hidden(viewer):
+    _check_visible(viewer, question.deleted_at, question.hidden_at)
+
+
+def _check_visible(viewer: User | None, deleted_at, hidden_at) -> None:
+    if deleted_at is not None and not can_see_deleted(viewer):
+        raise NotFound("That question does not exist or was deleted.")
+    if hidden_at is not None and not can_see_hidden(viewer):
         raise NotFound("That question does not exist or was deleted.")
 
 
@@ -552,27 +565,34 @@ def _question_statements():
     return question, tags
 
 
-def _question_view(viewer: User | None, question_id: int) -> QuestionView:
-    question_statement, tags_statement = _question_statements()
-    row = read_rows(question_statement, {"question_id": question_id}).first()
-    _require_visible(viewer, row)
-    n, a = len(QUESTION_COLUMNS), len(AUTHOR_COLUMNS)
-    values = tuple(row)
-    own, author, product = values[:n], values[n : n + a], values[n + a : n + a + 4]
-    verifier, duplicate_title = values[n + a + 4 : n + 2 * a + 4], values[-1]
-    question = QuestionView(
+# Where `_question_statements`' row holds what: the question's own columns, its author's,
+# its product's four, the verifier's, then the title of the question it duplicates.
+_Q = {column.key: n for n, column in enumerate(QUESTION_COLUMNS)}
+QUESTION_AUTHOR = _Q_AUTHOR = len(QUESTION_COLUMNS)
+QUESTION_PRODUCT = _Q_PRODUCT = _Q_AUTHOR + len(AUTHOR_COLUMNS)
+QUESTION_VERIFIER = _Q_VERIFIER = _Q_PRODUCT + 4
+_Q_TIMES = tuple(
+    _Q[name]
+    for name in ("verified_at", "created_at", "edited_at", "deleted_at", "hidden_at", "locked_at")
+)
+
+
+def _question_view(rows: ThreadRows) -> QuestionView:
+    row = rows.question
+    own = list(row[:_Q_AUTHOR])
+    for n in _Q_TIMES:
+        own[n] = as_utc(own[n])
+    verified_by_id, duplicate_of_id = own[_Q["verified_by_id"]], own[_Q["duplicate_of_id"]]
+    return QuestionView(
         *own,
-        author=Author(row.author_id, *author),
-        product=ProductView(*product),
-        verified_by=None if row.verified_by_id is None else Author(row.verified_by_id, *verifier),
-        duplicate_of=None
-        if row.duplicate_of_id is None
-        else Linked(row.duplicate_of_id, duplicate_title),
+        author=Author(own[_Q["author_id"]], *row[_Q_AUTHOR:_Q_PRODUCT]),
+        product=ProductView(*row[_Q_PRODUCT:_Q_VERIFIER]),
+        verified_by=None
+        if verified_by_id is None
+        else Author(verified_by_id, *row[_Q_VERIFIER : _Q_VERIFIER + len(AUTHOR_COLUMNS)]),
+        duplicate_of=None if duplicate_of_id is None else Linked(duplicate_of_id, row[-1]),
+        tags=[TagView(*tag) for tag in rows.tags],
     )
-    question.tags = [
-        TagView(*tag) for tag in read_rows(tags_statement, {"question_id": question_id})
-    ]
-    return question
 
 
 @functools.cache
@@ -608,31 +628,109 @@ def _post_rows_statement(model, show_deleted: bool, show_hidden: bool):
     return statement
 
 
-def _post_views(model, question: Question, show_deleted: bool, show_hidden: bool):
-    # One `Author` per person however often they wrote. All rows in one fetch (iterating a
-    # result fetches a row at a time).
-    rows = read_rows(
-        _post_rows_statement(model, show_deleted, show_hidden), {"question_id": question.id}
-    ).all()
+@dataclass(slots=True)
+class ThreadRows:
+    """A thread page's rows as the driver gives them (`read_plain`): what its post blocks are
+    keyed by (`post_blocks.keys_for`), and what its views are made of when a block must be
+    rendered (`thread_from_rows`). Answers are in the page's order."""
+
+    question: tuple  # `_question_statements`' columns (see `_Q`)
+    tags: list[tuple]  # (id, name)
+    answers: list[tuple]  # `_post_rows_statement`'s columns (see `POST`)
+    comments: list[tuple]
+
+    def question_value(self, name: str):
+        return self.question[_Q[name]]
+
+
+class POST:
+    """Where a row of `_post_rows_statement` holds what."""
+
+    ID, ANSWER_ID, AUTHOR_ID, BODY = 0, 1, 3, 4
+    TIMES = (5, 6, 7, 8)  # created, edited, deleted, hidden
+    DELETED, HIDDEN = 7, 8
+    AUTHOR = 10  # AUTHOR_COLUMNS from here on
+
+
+def read_thread_rows(viewer: User | None, question_id: int) -> ThreadRows:
+    """The thread's rows after the same visibility checks as `load_thread`: four statements,
+    each run by the driver alone."""
+    question_statement, tags_statement = _question_statements()
+    found = read_plain(question_statement, {"question_id": question_id})
+    row = found[0] if found else None
+    if row is None:
+        _require_visible(viewer, None)
+    _check_visible(viewer, row[_Q["deleted_at"]], row[_Q["hidden_at"]])
+    show_deleted, show_hidden = can_see_deleted(viewer), can_see_hidden(viewer)
+    parameters = {"question_id": question_id}
+    answers = read_plain(_post_rows_statement(Answer, show_deleted, show_hidden), parameters)
+    # Staff-verified first, then the asker's accepted one, then by score, then oldest.
+    verified, accepted = row[_Q["verified_answer_id"]], row[_Q["accepted_answer_id"]]
+    answers.sort(key=lambda a: (a[0] != verified, a[0] != accepted))
+    return ThreadRows(
+        question=row,
+        tags=read_plain(tags_statement, parameters),
+        answers=answers,
+        comments=read_plain(_post_rows_statement(Comment, show_deleted, show_hidden), parameters),
+    )
+
+
+def _post_views(rows: list[tuple], question: QuestionView) -> list[PostView]:
+    # One `Author` per person however often they wrote.
     authors: dict[int, Author] = {}
     views = []
+    created, edited, deleted, hidden = POST.TIMES
     for row in rows:
-        author = authors.get(row[3])
+        author = authors.get(row[POST.AUTHOR_ID])
         if author is None:
-            author = authors[row[3]] = Author(row[3], *row[10:])
-        views.append(PostView(*row[:10], author=author, question=question))
+            author = authors[row[POST.AUTHOR_ID]] = Author(
+                row[POST.AUTHOR_ID], *row[POST.AUTHOR :]
+            )
+        views.append(
+            PostView(
+                *row[:created],
+                as_utc(row[created]),
+                as_utc(row[edited]),
+                as_utc(row[deleted]),
+                as_utc(row[hidden]),
+                row[hidden + 1],
+                author=author,
+                question=question,
+            )
+        )
     return views
 
 
+def thread_from_rows(viewer: User | None, rows: ThreadRows, votes: bool = True) -> Thread:
+    """The thread as its page shows it, from its rows: the question as a `QuestionView`, its
+    answers and comments as `PostView`s; the viewer's votes unless the page fills them in
+    itself (`votes=False`)."""
+    question = _question_view(rows)
+    thread = Thread(
+        question=question,
+        answers=_post_views(rows.answers, question),
+        question_comments=[],
+        my_votes=votes_by(viewer, question.id) if votes else {},
+        can_read_private=_private_visible(viewer, question),
+    )
+    for comment in _post_views(rows.comments, question):
+        if comment.answer_id is None:
+            thread.question_comments.append(comment)
+        else:
+            thread.answer_comments.setdefault(comment.answer_id, []).append(comment)
+    return thread
+
+
 def read_thread(viewer: User | None, question_id: int, votes: bool = True) -> Thread:
-    """The thread as its page shows it: the question as a `QuestionView`, its answers and
-    all comments as `PostView`s, in a fixed number of queries; the viewer's votes unless the
-    page fills them in itself (`votes=False`)."""
-    question = _question_view(viewer, question_id)
-    show_deleted, show_hidden = can_see_deleted(viewer), can_see_hidden(viewer)
-    answers = _post_views(Answer, question, show_deleted, show_hidden)
-    comments = _post_views(Comment, question, show_deleted, show_hidden)
-    return _assemble(viewer, question, answers, comments, votes)
+    """The thread as its page shows it (`thread_from_rows`), in a fixed number of queries."""
+    return thread_from_rows(viewer, read_thread_rows(viewer, question_id), votes)
+
+
+def private_visible(viewer: User | None, rows: ThreadRows) -> bool:
+    """Whether the page links the thread's private conversation for this viewer."""
+    if viewer is None or not viewer.is_authenticated:
+        return False
+    return _private_visible(viewer, _question_view(rows))
 
 
 def all_products(archived: bool = False) -> list[Product]:

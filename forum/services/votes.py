@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db, read_rows
+from ..extensions import db, read_plain
 from ..models import Answer, Question, User, Vote
 from ..outbox import emit
 from ..permissions import privilege_message, reputation_needed
@@ -135,5 +135,5 @@ def votes_by(user: User | None, question_id: int) -> dict[str, int]:
     query that needs no list of the answers."""
     if user is None or not user.is_authenticated:
         return {}
-    rows = read_rows(_votes_statement(), {"user_id": user.id, "question_id": question_id})
+    rows = read_plain(_votes_statement(), {"user_id": user.id, "question_id": question_id})
     return {(f"q{q}" if q is not None else f"a{a}"): value for q, a, value in rows}

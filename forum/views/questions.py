@@ -21,6 +21,7 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
+from .. import post_blocks
 from ..extensions import cache, db, limiter
 from ..forms import AnswerForm, CommentForm, EditQuestionForm, QuestionForm
 from ..local_memory import THREAD_PAGES, kept
@@ -238,22 +239,27 @@ def _shared_rendering(question, audience: str, reader=None) -> list[str]:
     seconds = current_app.config["THREAD_CACHE_SECONDS"]
     pieces = _kept_page(key, seconds) if seconds else None
     if pieces is None:
-        thread = threads.read_thread(reader, question.id, votes=False)
+        rows = threads.read_thread_rows(reader, question.id)
+        top_badges = badges.thread_top_badges(question.id)
+        private = threads.private_visible(reader, rows)
         holes = Holes()
-        if reader is not None:
-            thread.my_votes = VoteHoles(holes)
-        context = _thread_context(thread)
-        blocks = PostBlocks.fetch(thread, audience, context["top_badges"], holes)
-        pieces = holes.split(
+        blocks = PostBlocks.fetch(post_blocks.keys_for(rows, audience, top_badges, private), holes)
+        pieces = blocks.page()  # every block kept: the page is their join, no template runs
+        if pieces is None:
+            thread = threads.thread_from_rows(reader, rows, votes=False)
+            if reader is not None:
+                thread.my_votes = VoteHoles(holes)
             render_template(
                 "questions/_thread.html",
-                **context | {"block": blocks},
+                **_thread_context(thread, top_badges=top_badges) | {"block": blocks},
                 csrf_token=lambda: holes("csrf"),
                 posting_key=lambda: holes("posting-key"),
                 **{TIME_HOLE: holes},
             )
-        )
-        blocks.save()
+            blocks.save()
+            pieces = blocks.page()
+            if pieces is None:
+                raise RuntimeError("a block of the thread page was never rendered")
         if seconds:
             made = time.time()
             cache.set(key, (made, pieces), timeout=seconds)
@@ -279,18 +285,16 @@ def _empty_answer_form() -> AnswerForm:
     return AnswerForm(formdata=None)
 
 
-def _thread_context(thread, answer_form=None, comment_form=None, comment_target=None) -> dict:
-    authors = {
-        thread.question.author_id,
-        *(a.author_id for a in thread.answers),
-        *(c.author_id for c in thread.question_comments),
-        *(c.author_id for comments in thread.answer_comments.values() for c in comments),
-    }
+def _thread_context(
+    thread, answer_form=None, comment_form=None, comment_target=None, top_badges=None
+) -> dict:
+    if top_badges is None:  # one query: each author's most telling badge
+        top_badges = badges.thread_top_badges(thread.question.id)
     return dict(
         thread=thread,
         question=thread.question,
         block=rendered_anew,
-        top_badges=badges.top_badges(sorted(authors)),  # one query: each one's most telling
+        top_badges=top_badges,
         answer_form=answer_form,  # None: `new_answer_form`, only when the form is rendered
         new_answer_form=_empty_answer_form,
         comment_form=comment_form,
