@@ -174,6 +174,17 @@ class Server:
         return peaks
 
 
+# The one browser a signed-in load comes from: the same User-Agent at sign-in and on every
+# request wrk sends with its cookie. Without it, wrk (which sends none) looked like another
+# client: Flask-Login marked the sign-in not fresh and wrote the session cookie anew on
+# every response, which a browser never makes it do.
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) CrowdAnswersBench/1"
+
+
+def _signed_in_headers(cookie: str) -> str:
+    return f'wrk.headers["Cookie"] = "{cookie}"\nwrk.headers["User-Agent"] = "{BROWSER}"\n'
+
+
 class Session:
     """A signed-in browser-like client (cookies and the CSRF token) for form posts."""
 
@@ -181,6 +192,7 @@ class Session:
         self.base = base
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        self.opener.addheaders = [("User-Agent", BROWSER)]
 
     def get(self, path: str) -> str:
         with self.opener.open(self.base + path, timeout=30) as response:
@@ -225,7 +237,7 @@ def run_wrk(base: str, name: str, path: str, seconds: int, connections: int,
 
 def lua_get_cycle(paths: list[str], cookie: str | None = None) -> str:
     items = ", ".join(f'"{p}"' for p in paths)
-    header = f'wrk.headers["Cookie"] = "{cookie}"\n' if cookie else ""
+    header = _signed_in_headers(cookie) if cookie else ""
     return header + f"""
 local paths = {{{items}}}
 local n = 0
@@ -237,7 +249,7 @@ end
 
 
 def lua_signed_in(cookie: str) -> str:
-    return f'''wrk.headers["Cookie"] = "{cookie}"\n'''
+    return _signed_in_headers(cookie)
 
 
 def zipf_paths(template: str, ids: list, count: int, seed: int, s: float = 1.0,
@@ -263,6 +275,7 @@ local n = 0
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.headers["Cookie"] = "{cookie}"
+wrk.headers["User-Agent"] = "{BROWSER}"
 request = function()
   n = n + 1
   local q = threads[(n % #threads) + 1]

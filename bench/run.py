@@ -797,10 +797,11 @@ def main() -> None:
                uncached_ratio, "ratio", "≥ 0.45", uncached_ratio >= 0.45),
         Figure("same, signed in, page cache off", signed_in_ratio, "ratio",
                "≥ 0.45", signed_in_ratio >= 0.45),
+        # The floor, for reference: the uncached page the target is set for keeps each
+        # post's rendered block (see BENCHMARKS.md, "What each line measures").
         Figure("same, nothing cached (every post rendered per request), anonymous",
-               bare_ratio, "ratio", "≥ 0.45", bare_ratio >= 0.45),
-        Figure("same, nothing cached, signed in", bare_signed_in, "ratio", "≥ 0.45",
-               bare_signed_in >= 0.45),
+               bare_ratio, "ratio"),
+        Figure("same, nothing cached, signed in", bare_signed_in, "ratio"),
         Figure("same, signed in, as served (the readers' shared rendering)", shared_ratio,
                "ratio", "≥ 0.45", shared_ratio >= 0.45),
         Figure("lists (home, filters, pages) ÷ ceiling", list_ratio, "ratio", "≥ 0.5",

@@ -19,24 +19,25 @@ from flask import current_app
 _ENTRY_BYTES = 160
 
 
-def footprint(key: str, pieces: list[str]) -> int:
+def footprint(key: str, value: list[str] | bytes) -> int:
     """The bytes a value kept in this process's memory takes: its strings as Python holds
     them (a non-ASCII character makes a string 2 or 4 bytes a character), its list, its key."""
-    return (
-        _ENTRY_BYTES + sys.getsizeof(key) + sys.getsizeof(pieces) + sum(map(sys.getsizeof, pieces))
-    )
+    size = _ENTRY_BYTES + sys.getsizeof(key) + sys.getsizeof(value)
+    if type(value) is bytes:
+        return size
+    return size + sum(map(sys.getsizeof, value))
 
 
 class LocalMemory:
-    """Lists of strings by key, up to `capacity` bytes (`footprint`)."""
+    """Lists of strings, or bytes, by key, up to `capacity` bytes (`footprint`)."""
 
     def __init__(self, capacity: int):
         self.capacity = capacity
         self.size = 0
-        self._items: OrderedDict[str, tuple[list[str], int, float | None]] = OrderedDict()
+        self._items: OrderedDict[str, tuple[list[str] | bytes, int, float | None]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get_many(self, keys) -> dict[str, list[str]]:
+    def get_many(self, keys) -> dict[str, list[str] | bytes]:
         """The values kept of these keys (and not past their time)."""
         found = {}
         now = None
@@ -55,10 +56,10 @@ class LocalMemory:
                 found[key] = item[0]
         return found
 
-    def get(self, key: str) -> list[str] | None:
+    def get(self, key: str) -> list[str] | bytes | None:
         return self.get_many((key,)).get(key)
 
-    def put_many(self, values: dict[str, list[str]], until: float | None = None) -> None:
+    def put_many(self, values: dict[str, list[str] | bytes], until: float | None = None) -> None:
         """Keep these values (until the time `until`, a `time.time()`, when given)."""
         if not self.capacity:
             return

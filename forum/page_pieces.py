@@ -34,15 +34,6 @@ class Holes:
         return self.marker.join(pieces)
 
 
-def join_pieces(blocks: list[list[str]]) -> list[str]:
-    """The pieces of the html of these blocks one after the other (each a `split` list)."""
-    out = [""]
-    for pieces in blocks:
-        out[-1] += pieces[0]
-        out.extend(pieces[1:])
-    return out
-
-
 def fill(pieces: list[str], value: Callable[[str], str]) -> str:
     """The page with each hole replaced by `value(its name)`."""
     out = pieces[:]
@@ -83,15 +74,21 @@ def reader_values(
 ) -> Callable[[str], str]:
     """What goes in each hole for one reader at `now`: the "x ago" texts, their CSRF token,
     a new posting key for each form, and (signed in: `votes` not None) their own votes."""
-    pressed = {f"vote:{key}:{direction}": "true" for key, direction in (votes or {}).items()}
+    known = {"csrf": token}
+    if votes is not None:
+        known |= {f"vote:{key}:{direction}": "true" for key, direction in votes.items()}
+    find = known.get
 
     def value(hole: str) -> str:
+        found = find(hole)
+        if found is not None:
+            return found
         if hole[:2] == TIME_PREFIX:
             return ago(int(now - int(hole[2:])))
-        if hole == "csrf" or votes is None:
+        if votes is None:
             return token
         if hole == "posting-key":
             return new_key()
-        return pressed.get(hole, "false")
+        return "false"  # a vote button the reader has not pressed
 
     return value

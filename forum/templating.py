@@ -99,6 +99,7 @@ class PatternUrls:
         self._word = f"w{secrets.token_hex(8)}"  # + n + "x" for the n-th word
         self._split = re.compile(rf"({self._number}\d\d|{self._word}\d\dx)")
         self._patterns: dict[tuple, tuple[list[str], list[str]]] = {}
+        self._plain: dict[tuple[str, str], str] = {}  # URLs of endpoints that take no values
         # Per endpoint, the arguments whose converter takes only some words (`any(...)`):
         # their values are part of the pattern's key instead.
         self._chosen: dict[str, frozenset[str]] = {}
@@ -113,6 +114,14 @@ class PatternUrls:
         )
 
     def __call__(self, endpoint: str, **values) -> str:
+        if not values:  # the same URL each time: kept whole (the layout links a dozen)
+            key = (request.script_root, endpoint)
+            found = self._plain.get(key)
+            if found is None:
+                if len(self._plain) >= self.LIMIT:
+                    self._plain.clear()
+                found = self._plain[key] = url_for(endpoint)
+            return found
         names = sorted(k for k, v in values.items() if self._fillable(endpoint, k, v))
         if not names or any(k.startswith("_") for k in values):
             return url_for(endpoint, **values)

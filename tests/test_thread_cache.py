@@ -249,11 +249,16 @@ def test_the_templates_url_for_builds_what_flasks_does(app):
         ("questions.index", {"product": "lamp-2.0", "state": "solved", "page": 10}),
         ("questions.show", {"question_id": 9, "slug": "café-au-lait"}),
         ("accounts.login", {"next": "/questions/5"}),
+        ("notifications.inbox", {}),  # no values: the URL is kept whole
+        ("accounts.change_password", {}),
     ]
     with app.test_request_context("/", base_url="http://forum.example/help"):
         for endpoint, values in cases * 2:  # the second time from the kept pattern
             assert urls(endpoint, **values) == url_for(endpoint, **values)
         assert urls("people.profile", user_id=3, _anchor="x") == "/help/users/3#x"
+    with app.test_request_context("/"):  # another mount point: URLs of its own
+        assert urls("notifications.inbox") == url_for("notifications.inbox")
+        assert not urls("notifications.inbox").startswith("/help")
 
 
 def test_a_reader_of_a_shared_rendering_sees_their_own_bell_watch_and_votes(
