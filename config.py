@@ -208,7 +208,7 @@ def load(env: str | None = None) -> dict:
         ),
         # Megabytes of post blocks each process keeps in its own memory in front of the
         # shared cache (0: none); a block's key names its content, so none is ever stale.
-        "POST_BLOCK_MEMORY_MB": _number("FORUM_POST_BLOCK_MEMORY_MB", 8, int, low=0, high=4096),
+        "POST_BLOCK_MEMORY_MB": _number("FORUM_POST_BLOCK_MEMORY_MB", 16, int, low=0, high=4096),
         # Megabytes of thread pages each process keeps in front of the shared cache (0: none),
         # by revision and each no longer than the shared cache keeps it.
         "THREAD_PAGE_MEMORY_MB": _number("FORUM_THREAD_PAGE_MEMORY_MB", 8, int, low=0, high=4096),

@@ -511,7 +511,7 @@ def flush_thread_cache() -> None:
     import redis
 
     client = redis.Redis.from_url(os.environ.get("FORUM_CACHE_URL", "redis://127.0.0.1:6379/1"))
-    for pattern in ("forum:thread-page:*", "forum:post-block:*", "forum:list-*"):
+    for pattern in ("forum:thread-page*", "forum:post-block*", "forum:list-*"):
         for key in client.scan_iter(pattern, count=1000):
             client.delete(key)
 

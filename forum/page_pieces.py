@@ -1,7 +1,8 @@
-"""A page rendered once and kept as pieces around its holes: the places where each reader's
-own values go (the CSRF token, one-time posting keys, the reader's own votes) and the "x ago"
-texts of its times, which change as the page ages. Filling the
-holes is a join of strings, so a cached thread page costs each reader almost nothing.
+"""A page rendered once and kept as pieces (UTF-8) around its holes: the places where each
+reader's own values go (the CSRF token, one-time posting keys, the reader's own votes) and the
+"x ago" texts of its times, which change as the page ages. Filling the holes is a join of
+bytes, so a cached thread page costs each reader almost nothing, and its text is never
+decoded or encoded again.
 
 The holes are found by a random marker made for one rendering, which no author can have
 written: a post's text is never a hole, and never receives a reader's values."""
@@ -34,11 +35,11 @@ class Holes:
         return self.marker.join(pieces)
 
 
-def fill(pieces: list[str], value: Callable[[str], str]) -> str:
-    """The page with each hole replaced by `value(its name)`."""
+def fill(pieces: list[bytes], value: Callable[[bytes], bytes]) -> bytes:
+    """The page (UTF-8) with each hole replaced by `value(its name)`."""
     out = pieces[:]
     out[1::2] = map(value, pieces[1::2])
-    return "".join(out)
+    return b"".join(out)
 
 
 @dataclass(frozen=True)
@@ -71,24 +72,26 @@ def pressed(vote, direction: int) -> str:
 
 def reader_values(
     now: float, token: str, votes: dict[str, int] | None, new_key: Callable[[], str]
-) -> Callable[[str], str]:
+) -> Callable[[bytes], bytes]:
     """What goes in each hole for one reader at `now`: the "x ago" texts, their CSRF token,
     a new posting key for each form, and (signed in: `votes` not None) their own votes."""
-    known = {"csrf": token}
+    token_bytes = token.encode()
+    known = {b"csrf": token_bytes}
     if votes is not None:
-        known |= {f"vote:{key}:{direction}": "true" for key, direction in votes.items()}
+        known |= {f"vote:{key}:{direction}".encode(): b"true" for key, direction in votes.items()}
     find = known.get
+    time_prefix = TIME_PREFIX.encode()
 
-    def value(hole: str) -> str:
+    def value(hole: bytes) -> bytes:
         found = find(hole)
         if found is not None:
             return found
-        if hole[:2] == TIME_PREFIX:
-            return ago(int(now - int(hole[2:])))
+        if hole[:2] == time_prefix:
+            return ago(int(now - int(hole[2:]))).encode()
         if votes is None:
-            return token
-        if hole == "posting-key":
-            return new_key()
-        return "false"  # a vote button the reader has not pressed
+            return token_bytes
+        if hole == b"posting-key":
+            return new_key().encode()
+        return b"false"  # a vote button the reader has not pressed
 
     return value

@@ -19,9 +19,9 @@ trip for its popular posts.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import marshal
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -39,7 +39,7 @@ from .services.threads import (
     ThreadRows,
 )
 
-PREFIX = "post-block"
+PREFIX = "post-block-2"  # 2: kept as UTF-8 bytes (`_joined`), no longer as lists
 
 
 def local_blocks() -> LocalMemory:
@@ -138,16 +138,19 @@ def rendered_anew(kind: str, post_id: int, caller: Callable[[], str]) -> str:
     return caller()
 
 
-# How this process's memory holds a block: its pieces joined by a marker made for the
-# process and never shown to anyone (so no author can have written it), as UTF-8. A list of
-# strings took three times the bytes (a post with one "–" is held at 2 bytes a character),
-# and so a third of the blocks fitted in FORUM_POST_BLOCK_MEMORY_MB.
-_JOINED = f"\x00{secrets.token_hex(16)}\x00"
-_JOINED_BYTES = _JOINED.encode()
+@functools.cache
+def _marker(secret: str) -> bytes:
+    """What a block's pieces are joined by where it is kept: made from the site's secret key,
+    so every process of the site writes and reads it alike and no author can have written
+    it. It never leaves the server: a page is split at it before its holes are filled."""
+    digest = hashlib.blake2b(b"post block pieces", key=secret.encode()[:64], digest_size=8)
+    return b"\x00" + digest.hexdigest().encode() + b"\x00"  # a page has 200 holes: keep it short
 
 
-def _joined(pieces: list[str]) -> bytes:
-    return _JOINED.join(pieces).encode()
+def _joined(marker: bytes, pieces: list[str]) -> bytes:
+    """A block as it is kept: its pieces joined by `marker`, as UTF-8 (a third of the bytes of
+    a list of strings, where one "–" holds a post at 2 bytes a character)."""
+    return marker.decode().join(pieces).encode()
 
 
 @dataclass
@@ -158,21 +161,22 @@ class PostBlocks:
 
     holes: Holes
     keys: dict[tuple[str, int], str]
-    found: dict[str, bytes] = field(default_factory=dict)  # joined (`_joined`)
-    made: dict[str, list[str]] = field(default_factory=dict)
+    marker: bytes
+    found: dict[str, bytes] = field(default_factory=dict)  # as kept (`_joined`)
+    made: dict[str, bytes] = field(default_factory=dict)
 
     @classmethod
     def fetch(cls, keys: dict[tuple[str, int], str], holes: Holes) -> PostBlocks:
-        blocks = cls(holes, keys)
+        blocks = cls(holes, keys, _marker(current_app.config["SECRET_KEY"]))
         if current_app.config["POST_BLOCK_CACHE_SECONDS"]:
             local = local_blocks()
             blocks.found = local.get_many(keys.values())
             wanted = [key for key in keys.values() if key not in blocks.found]
             if wanted:
                 shared = {
-                    key: _joined(pieces)
-                    for key, pieces in zip(wanted, cache.get_many(*wanted), strict=True)
-                    if pieces is not None
+                    key: joined
+                    for key, joined in zip(wanted, cache.get_many(*wanted), strict=True)
+                    if type(joined) is bytes
                 }
                 local.put_many(shared)
                 blocks.found.update(shared)
@@ -184,27 +188,25 @@ class PostBlocks:
             return caller()
         joined = self.found.get(key)
         if joined is not None:
-            return Markup(joined.decode().replace(_JOINED, self.holes.marker))
+            return Markup(joined.replace(self.marker, self.holes.marker.encode()).decode())
         html = caller()
-        self.made[key] = self.holes.split(str(html))
+        self.made[key] = _joined(self.marker, self.holes.split(str(html)))
         return html
 
-    def page(self) -> list[str] | None:
-        """The page's pieces (text, hole, text, ..., text): its blocks in order, or None
-        while one of them is neither found nor made."""
+    def page(self) -> list[bytes] | None:
+        """The page's pieces (text, hole, text, ..., text, as UTF-8): its blocks in order, or
+        None while one of them is neither found nor made."""
         found, made = self.found, self.made
         if len(found) + len(made) < len(self.keys):
             return None
         try:
-            joined = [
-                found[key] if key in found else _joined(made[key]) for key in self.keys.values()
-            ]
+            joined = [found[key] if key in found else made[key] for key in self.keys.values()]
         except KeyError:
             return None
-        return b"".join(joined).decode().split(_JOINED)
+        return b"".join(joined).split(self.marker)
 
     def save(self) -> None:
         seconds = current_app.config["POST_BLOCK_CACHE_SECONDS"]
         if seconds and self.made:
             cache.set_many(self.made, timeout=seconds)
-            local_blocks().put_many({key: _joined(pieces) for key, pieces in self.made.items()})
+            local_blocks().put_many(self.made)

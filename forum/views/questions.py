@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 import time
 from collections.abc import Callable
 
@@ -200,8 +201,8 @@ def show(question_id: int, slug: str | None = None):
     if current_user.is_authenticated:
         return _render_for_reader(question_id)
     question = threads.thread_header(None, question_id)
-    html = fill(_shared_rendering(question, "anonymous"), _hole_values(generate_csrf()))
-    return render_template("questions/show.html", question=question, thread_html=Markup(html))
+    thread = fill(_shared_rendering(question, "anonymous"), _hole_values(generate_csrf()))
+    return _thread_page(thread, question=question)
 
 
 def _render_for_reader(question_id: int):
@@ -217,25 +218,35 @@ def _render_for_reader(question_id: int):
         return render_thread(question_id, watch_level=header.watch_level)
     pieces = _shared_rendering(header, audience, current_user._get_current_object())
     votes = votes_by(current_user, header.id) if header.has_votes else {}
-    return render_template(
-        "questions/show.html",
-        question=header,
-        thread_html=Markup(fill(pieces, _hole_values(generate_csrf(), votes))),
-        watch_level=header.watch_level,
-    )
+    thread = fill(pieces, _hole_values(generate_csrf(), votes))
+    return _thread_page(thread, question=header, watch_level=header.watch_level)
 
 
-def _hole_values(token: str, votes: dict | None = None) -> Callable[[str], str]:
+# Where the thread goes in the layout of its page: never shown (it is replaced).
+_THREAD_SLOT = f"thread-slot-{secrets.token_hex(16)}"
+
+
+def _thread_page(thread: bytes, **context):
+    """The page: the layout rendered around a slot, and the thread (UTF-8, as filled in)
+    put in it, so its tens of kilobytes are never decoded and encoded again."""
+    layout = render_template(
+        "questions/show.html", thread_html=Markup(_THREAD_SLOT), **context
+    ).encode()
+    before, after = layout.split(_THREAD_SLOT.encode())
+    return current_app.response_class(b"".join((before, thread, after)), mimetype="text/html")
+
+
+def _hole_values(token: str, votes: dict | None = None) -> Callable[[bytes], bytes]:
     """This reader's values for the holes of a shared rendering (`votes`: signed in)."""
     return reader_values(clock().timestamp(), token, votes, new_posting_key)
 
 
-def _shared_rendering(question, audience: str, reader=None) -> list[str]:
+def _shared_rendering(question, audience: str, reader=None) -> list[bytes]:
     """The thread as every reader of this audience sees it, rendered once per revision of
     the thread and kept as pieces around the holes where each reader's own values go. Most
     readers come from search, and the page then costs a few small queries. When it is made
     anew, the posts that did not change come from their blocks (`post_blocks`)."""
-    key = f"thread-page:{question.id}:{question.revision}:{audience}"
+    key = f"thread-page-2:{question.id}:{question.revision}:{audience}"  # 2: UTF-8 pieces
     seconds = current_app.config["THREAD_CACHE_SECONDS"]
     pieces = _kept_page(key, seconds) if seconds else None
     if pieces is None:
@@ -267,7 +278,7 @@ def _shared_rendering(question, audience: str, reader=None) -> list[str]:
     return pieces
 
 
-def _kept_page(key: str, seconds: int) -> list[str] | None:
+def _kept_page(key: str, seconds: int) -> list[bytes] | None:
     """A rendering kept by this process, else by the shared cache (then kept here too, for
     no longer than the shared cache keeps it: what the revision does not name, such as an
     author's reputation, is then no staler than there)."""
