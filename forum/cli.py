@@ -271,10 +271,13 @@ def search_check(no_repair: bool) -> None:
 @moderation_cli.command("scan")
 def moderation_scan() -> None:
     """Flag threads past the service level. Idempotent: safe to run from cron every minute."""
-    from .services.moderation import scan
+    from .services.moderation import scan_in_batches
 
-    counts = scan()
-    db.session.commit()
+    counts = {"unanswered": 0, "needs_staff": 0}
+    for batch in scan_in_batches():
+        db.session.commit()  # a batch at a time, as the worker does
+        for kind, count in batch.items():
+            counts[kind] += count
     click.echo(
         f"Flagged {counts['unanswered']} unanswered and {counts['needs_staff']} "
         "negative threads with no staff reply."

@@ -1,15 +1,19 @@
-"""Each post of a thread page (the question with its comments, each answer with its comments)
-as rendered for an audience of readers, kept under a digest of everything it shows.
+"""The blocks of a thread page as rendered for an audience of readers, each kept under a digest
+of everything it shows: the thread's head (title, product, tags, state, notices), the question
+with its comments, the answers' heading, each answer with its comments, and the forms.
 
 A change to a thread makes its page anew (the page cache is per revision), but most of its
-posts are as they were: their blocks are taken from the cache, and only the changed ones are
-rendered. The key is the content itself (scores, texts, marks, times, authors' names,
-reputation and badges), so a block is never stale and nothing has to be told to forget one;
-the time a block is kept only bounds the cache's memory. The "2 hours ago" texts are holes
-(`templating.TIME_HOLE`): a block does not change as its post ages.
+blocks are as they were: they are taken from the cache, and only the changed ones are
+rendered; when none changed, the page is their join and no template runs. The key is the
+content itself, worked out from the thread's rows as the driver gives them (scores, texts,
+marks, times, authors' names, reputation and badges), so a block is never stale and nothing
+has to be told to forget one; the time a block is kept only bounds the cache's memory. The
+"2 hours ago" texts are holes (`templating.TIME_HOLE`): a block does not change as its post
+ages.
 
-A block keeps the holes of the rendering it was made in (`page_pieces`) and is put back into
-another with that one's marker, so readers' own values still go in per request.
+A block keeps the holes of the rendering it was made in (`page_pieces`), as UTF-8 with its
+pieces joined by a marker made from the site's secret key, so readers' own values still go
+in per request and no author can write a hole.
 
 Each process also keeps the blocks it used last in its own memory (`local_memory`, at most
 FORUM_POST_BLOCK_MEMORY_MB), in front of the shared cache: since a key names its content, a

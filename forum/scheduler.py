@@ -34,11 +34,14 @@ class Job:
 
 
 def _moderation_scan(now: datetime):
-    from .services.moderation import scan
+    from .services.moderation import scan_in_batches
 
-    result = scan(now)
-    db.session.commit()
-    return result
+    total = {"unanswered": 0, "needs_staff": 0}
+    for batch in scan_in_batches(now):
+        db.session.commit()  # a batch at a time: posting never waits behind the whole scan
+        for kind, count in batch.items():
+            total[kind] += count
+    return total
 
 
 def _nudges(now: datetime):

@@ -117,6 +117,30 @@ def test_scan_flags_unanswered_threads_once_past_the_service_level(app, make, ru
     assert len(flags(old.id, "unanswered")) == 1  # once, even after it was resolved
 
 
+def test_a_long_scan_commits_a_batch_at_a_time_and_a_stopped_one_carries_on(app, make):
+    """The first scan after an import raises thousands of flags: each batch is its own
+    transaction (SQLite's write lock, and so posting, waits for one batch, not the scan); a
+    scan stopped after a batch keeps it, and the next one flags the rest, each thread once."""
+    app.config["MODERATION_SLA_HOURS"] = 24
+    overdue = [make.question(title=f"Nobody picked this one up {n}") for n in range(5)]
+    for question in overdue:
+        age(question, 30)
+    ids = sorted(q.id for q in overdue)
+
+    batches = moderation.scan_in_batches(size=2)
+    assert next(batches) == {"unanswered": 2, "needs_staff": 0}
+    db.session.commit()
+    batches.close()  # stopped here, as a killed worker would be
+    db.session.rollback()
+    flagged = [i for i in ids if flags(i, "unanswered")]
+    assert flagged == ids[:2]  # the first batch, by thread id, was kept
+
+    counts = [done(batch) for batch in moderation.scan_in_batches(size=2)]
+    assert counts == [{"unanswered": 2, "needs_staff": 0}, {"unanswered": 1, "needs_staff": 0}]
+    assert all(len(flags(i, "unanswered")) == 1 for i in ids)
+    assert moderation.scan() == {"unanswered": 0, "needs_staff": 0}  # nothing twice
+
+
 def test_scan_flags_negative_threads_without_a_staff_reply(app, make):
     app.config["MODERATION_SLA_HOURS"] = 1
     angry = make.question(body=ANGRY)

@@ -273,3 +273,105 @@ def test_a_locked_thread_is_made_from_its_blocks_too(app, make, page_cache_off, 
     again = anonymous_page(app, thread)
     assert again.count('data-testid="answer"') == 2 and "just now" in again
     assert blocks_kept() == kept  # the second page came from the same blocks
+
+
+def _without_tokens(html: str) -> str:
+    """The page with its per-request values (CSRF tokens) blanked, to compare two pages."""
+    html = CSRF_IN_FORMS.sub('name="csrf_token" value=""', html)
+    return re.sub(r'<meta name="csrf-token" content="[^"]+"', '<meta name="csrf-token"', html)
+
+
+def test_a_page_joined_from_kept_blocks_is_the_page_rendered(app, make, page_cache_off):
+    """Every part of the thread is in a block: a page whose blocks are all kept is their
+    join, runs no thread template, and is the same page."""
+    from flask import template_rendered
+
+    question = build_thread(make, answers=3, comments_per_post=2)
+    thread = question.id
+    rendered: list[str] = []
+
+    def record(_app, template, **_extra):
+        rendered.append(template.name)
+
+    template_rendered.connect(record, app)
+    try:
+        client = app.test_client()
+        first = client.get(f"/questions/{thread}").get_data(as_text=True)
+        assert "questions/_thread.html" in rendered
+        rendered.clear()
+        again = client.get(f"/questions/{thread}").get_data(as_text=True)
+    finally:
+        template_rendered.disconnect(record, app)
+    assert rendered == ["questions/show.html"]  # the layout only: the thread was joined
+    assert _without_tokens(again) == _without_tokens(first)
+    assert again.count('data-testid="answer"') == 3 and again.count('data-testid="comment"') == 8
+    # Nothing of how the pieces were kept reaches the reader.
+    assert "hole-" not in again and "\x00" not in again
+
+
+def test_the_threads_head_and_answer_count_follow_it_both_ways(app, make, page_cache_off):
+    """The head (title, tags, state) and the answers' heading are blocks too: each change
+    shows at once, and so does its undoing."""
+    question = build_thread(make, answers=2, comments_per_post=0)
+    thread, asker = question.id, question.author
+    answers = sorted(question.answers, key=lambda a: a.id)
+    html = anonymous_page(app, thread)
+    assert "2 Answers" in html and 'class="badge solved"' not in html
+
+    done(marks.accept_answer(asker, answers[0]))
+    html = anonymous_page(app, thread)
+    assert 'class="badge solved"' in html and 'data-testid="accepted-badge"' in html
+
+    done(marks.unaccept_answer(asker, db.session.get(Question, thread)))
+    html = anonymous_page(app, thread)
+    assert 'class="badge solved"' not in html and 'data-testid="accepted-badge"' not in html
+
+    body = "It drops off the network at 2 am."
+    question = db.session.get(Question, thread)
+    done(posting.edit_question(asker, question, "Router drops every night", body, "alpha beta"))
+    html = anonymous_page(app, thread)
+    assert '<h1 id="question-title">Router drops every night</h1>' in html
+    question = db.session.get(Question, thread)
+    done(posting.edit_question(asker, question, "Router drops every night", body, "gamma"))
+    html = anonymous_page(app, thread)
+    assert 'href="/?tag=gamma"' in html and 'href="/?tag=alpha"' not in html
+
+    done(posting.delete_post(answers[1].author, db.session.get(type(answers[1]), answers[1].id)))
+    html = anonymous_page(app, thread)
+    assert "1 Answer<" in html and html.count('data-testid="answer"') == 1
+
+
+def test_plain_rows_are_the_rows_sqlalchemy_reads(app, make):
+    """`read_plain` gives the driver's values: the same rows as SQLAlchemy's, times as the
+    driver keeps them (`as_utc` makes them the same datetimes)."""
+    from forum.extensions import as_utc, read_plain, read_rows
+    from forum.models import Answer
+    from forum.services.threads import POST, _post_rows_statement
+
+    question = build_thread(make, answers=3, comments_per_post=0)
+    statement = _post_rows_statement(Answer, True, True)
+    plain = read_plain(statement, {"question_id": question.id})
+    typed = read_rows(statement, {"question_id": question.id}).all()
+    assert len(plain) == len(typed) == 3
+    for raw, row in zip(plain, typed, strict=True):
+        converted = [as_utc(v) if n in POST.TIMES else v for n, v in enumerate(raw)]
+        assert converted == list(row)
+        assert row[POST.TIMES[0]].tzinfo is not None
+
+
+def test_a_user_read_plainly_is_the_sessions_own_and_can_be_changed(app, make):
+    from forum.extensions import as_loaded
+    from forum.services.accounts import _USER_ATTRIBUTES
+
+    user = make.user()
+    user_id = user.id
+    values = {key: getattr(user, key) for key in _USER_ATTRIBUTES}
+    assert as_loaded(User, values) is user  # already in the session: that one
+    db.session.expunge_all()
+    loaded = as_loaded(User, values)
+    assert loaded.id == user_id and not db.session.dirty and loaded in db.session
+    assert db.session.get(User, user_id) is loaded  # no second copy, no query
+    loaded.display_name = "Renamed Reader"
+    db.session.commit()
+    db.session.expunge_all()
+    assert db.session.get(User, user_id).display_name == "Renamed Reader"
