@@ -125,6 +125,8 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
+    from flask_login import current_user
+
     from . import permissions
     from .page_pieces import pressed
     from .services.posting_keys import new_key
@@ -138,6 +140,8 @@ def _register_template_helpers(app: Flask) -> None:
         can_vote=permissions.can_vote,
         can_moderate=permissions.can_moderate,
         reputation_needed=permissions.reputation_needed,
+        # The reader's own reputation; a hole in a rendering shared by readers (`page_pieces`).
+        reader_reputation=lambda: current_user.reputation,
         posting_key=new_key,
         pressed=pressed,
     )

@@ -71,14 +71,20 @@ def pressed(vote, direction: int) -> str:
 
 
 def reader_values(
-    now: float, token: str, votes: dict[str, int] | None, new_key: Callable[[], str]
+    now: float,
+    token: str,
+    votes: dict[str, int] | None,
+    new_key: Callable[[], str],
+    reputation: int | None = None,
 ) -> Callable[[bytes], bytes]:
     """What goes in each hole for one reader at `now`: the "x ago" texts, their CSRF token,
-    a new posting key for each form, and (signed in: `votes` not None) their own votes."""
+    a new posting key for each form, and (signed in: `votes` not None) their own votes and
+    reputation."""
     token_bytes = token.encode()
     known = {b"csrf": token_bytes}
     if votes is not None:
         known |= {f"vote:{key}:{direction}".encode(): b"true" for key, direction in votes.items()}
+        known[b"reputation"] = str(reputation or 0).encode()
     find = known.get
     time_prefix = TIME_PREFIX.encode()
 

@@ -229,6 +229,15 @@ def test_the_comment_hint_names_each_readers_own_reputation(app, make):
     assert "Add a comment" not in newcomer_page
     regular_page = signed_in_page(app, regular, question)
     assert "Add a comment" in regular_page and "needs 50" not in regular_page
+    # Another newcomer, with other points, shares the newcomer's rendering (the number is a
+    # hole filled per reader) and sees their own.
+    other = make.user()
+    other.reputation = 12
+    done(None)
+    kept = {key for key in cache.cache._cache if key.startswith("thread-page")}
+    other_page = signed_in_page(app, other, question)
+    assert "needs 50 reputation (you have 12)" in other_page and "you have 3" not in other_page
+    assert {key for key in cache.cache._cache if key.startswith("thread-page")} == kept
 
 
 def test_the_templates_url_for_builds_what_flasks_does(app):

@@ -218,7 +218,7 @@ def _render_for_reader(question_id: int):
         return render_thread(question_id, watch_level=header.watch_level)
     pieces = _shared_rendering(header, audience, current_user._get_current_object())
     votes = votes_by(current_user, header.id) if header.has_votes else {}
-    thread = fill(pieces, _hole_values(generate_csrf(), votes))
+    thread = fill(pieces, _hole_values(generate_csrf(), votes, current_user.reputation))
     return _thread_page(thread, question=header, watch_level=header.watch_level)
 
 
@@ -236,9 +236,11 @@ def _thread_page(thread: bytes, **context):
     return current_app.response_class(b"".join((before, thread, after)), mimetype="text/html")
 
 
-def _hole_values(token: str, votes: dict | None = None) -> Callable[[bytes], bytes]:
+def _hole_values(
+    token: str, votes: dict | None = None, reputation: int | None = None
+) -> Callable[[bytes], bytes]:
     """This reader's values for the holes of a shared rendering (`votes`: signed in)."""
-    return reader_values(clock().timestamp(), token, votes, new_posting_key)
+    return reader_values(clock().timestamp(), token, votes, new_posting_key, reputation)
 
 
 def _shared_rendering(question, audience: str, reader=None) -> list[bytes]:
@@ -265,6 +267,7 @@ def _shared_rendering(question, audience: str, reader=None) -> list[bytes]:
                 **_thread_context(thread, top_badges=top_badges) | {"block": blocks},
                 csrf_token=lambda: holes("csrf"),
                 posting_key=lambda: holes("posting-key"),
+                reader_reputation=lambda: holes("reputation"),
                 **{TIME_HOLE: holes},
             )
             blocks.save()
