@@ -569,9 +569,10 @@ def _question_statements():
 # Where `_question_statements`' row holds what: the question's own columns, its author's,
 # its product's four, the verifier's, then the title of the question it duplicates.
 _Q = {column.key: n for n, column in enumerate(QUESTION_COLUMNS)}
-QUESTION_AUTHOR = _Q_AUTHOR = len(QUESTION_COLUMNS)
-QUESTION_PRODUCT = _Q_PRODUCT = _Q_AUTHOR + len(AUTHOR_COLUMNS)
-QUESTION_VERIFIER = _Q_VERIFIER = _Q_PRODUCT + 4
+QUESTION_AUTHOR = len(QUESTION_COLUMNS)
+QUESTION_PRODUCT = QUESTION_AUTHOR + len(AUTHOR_COLUMNS)
+QUESTION_VERIFIER = QUESTION_PRODUCT + 4
+AUTHOR_WIDTH = len(AUTHOR_COLUMNS)
 _Q_TIMES = tuple(
     _Q[name]
     for name in ("verified_at", "created_at", "edited_at", "deleted_at", "hidden_at", "locked_at")
@@ -580,17 +581,17 @@ _Q_TIMES = tuple(
 
 def _question_view(rows: ThreadRows) -> QuestionView:
     row = rows.question
-    own = list(row[:_Q_AUTHOR])
+    own = list(row[:QUESTION_AUTHOR])
     for n in _Q_TIMES:
         own[n] = as_utc(own[n])
     verified_by_id, duplicate_of_id = own[_Q["verified_by_id"]], own[_Q["duplicate_of_id"]]
     return QuestionView(
         *own,
-        author=Author(own[_Q["author_id"]], *row[_Q_AUTHOR:_Q_PRODUCT]),
-        product=ProductView(*row[_Q_PRODUCT:_Q_VERIFIER]),
+        author=Author(own[_Q["author_id"]], *row[QUESTION_AUTHOR:QUESTION_PRODUCT]),
+        product=ProductView(*row[QUESTION_PRODUCT:QUESTION_VERIFIER]),
         verified_by=None
         if verified_by_id is None
-        else Author(verified_by_id, *row[_Q_VERIFIER : _Q_VERIFIER + len(AUTHOR_COLUMNS)]),
+        else Author(verified_by_id, *row[QUESTION_VERIFIER : QUESTION_VERIFIER + AUTHOR_WIDTH]),
         duplicate_of=None if duplicate_of_id is None else Linked(duplicate_of_id, row[-1]),
         tags=[TagView(*tag) for tag in rows.tags],
     )
