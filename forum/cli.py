@@ -271,13 +271,9 @@ def search_check(no_repair: bool) -> None:
 @moderation_cli.command("scan")
 def moderation_scan() -> None:
     """Flag threads past the service level. Idempotent: safe to run from cron every minute."""
-    from .services.moderation import scan_in_batches
+    from .scheduler import moderation_scan as scan_committing
 
-    counts = {"unanswered": 0, "needs_staff": 0}
-    for batch in scan_in_batches():
-        db.session.commit()  # a batch at a time, as the worker does
-        for kind, count in batch.items():
-            counts[kind] += count
+    counts = scan_committing()
     click.echo(
         f"Flagged {counts['unanswered']} unanswered and {counts['needs_staff']} "
         "negative threads with no staff reply."

@@ -33,12 +33,14 @@ class Job:
     run: Callable[[datetime], object]  # commits its own work
 
 
-def _moderation_scan(now: datetime):
+def moderation_scan(now: datetime | None = None) -> dict[str, int]:
+    """The moderation scan, committing a batch at a time (`scan_in_batches`): posting never
+    waits behind the whole scan. For the worker's job and `flask moderation scan`."""
     from .services.moderation import scan_in_batches
 
     total = {"unanswered": 0, "needs_staff": 0}
     for batch in scan_in_batches(now):
-        db.session.commit()  # a batch at a time: posting never waits behind the whole scan
+        db.session.commit()
         for kind, count in batch.items():
             total[kind] += count
     return total
@@ -84,7 +86,7 @@ def _purge(now: datetime):
 
 
 JOBS = (
-    Job("moderation scan", timedelta(minutes=1), _moderation_scan),
+    Job("moderation scan", timedelta(minutes=1), moderation_scan),
     Job("nudges", timedelta(minutes=1), _nudges),
     Job("digests", timedelta(minutes=1), _digests),
     Job("self-service roll-up", timedelta(minutes=10), _self_service),

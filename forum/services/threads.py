@@ -357,7 +357,7 @@ def _assemble(viewer, question: Question, answers: list, comments, votes: bool =
         answers=answers,
         question_comments=[],
         my_votes=votes_by(viewer, question.id) if votes else {},
-        can_read_private=_private_visible(viewer, question),
+        can_read_private=private_visible(viewer, question),
     )
     for comment in comments:
         if comment.answer_id is None:
@@ -713,7 +713,7 @@ def thread_from_rows(viewer: User | None, rows: ThreadRows, votes: bool = True) 
         answers=_post_views(rows.answers, question),
         question_comments=[],
         my_votes=votes_by(viewer, question.id) if votes else {},
-        can_read_private=_private_visible(viewer, question),
+        can_read_private=private_visible(viewer, question),
     )
     for comment in _post_views(rows.comments, question):
         if comment.answer_id is None:
@@ -728,13 +728,6 @@ def read_thread(viewer: User | None, question_id: int, votes: bool = True) -> Th
     return thread_from_rows(viewer, read_thread_rows(viewer, question_id), votes)
 
 
-def private_visible(viewer: User | None, rows: ThreadRows) -> bool:
-    """Whether the page links the thread's private conversation for this viewer."""
-    if viewer is None or not viewer.is_authenticated:
-        return False
-    return _private_visible(viewer, _question_view(rows))
-
-
 def all_products(archived: bool = False) -> list[Product]:
     """The products, by name; archived ones only when asked for (admin, dashboard)."""
     query = select(Product).order_by(Product.name)
@@ -743,9 +736,10 @@ def all_products(archived: bool = False) -> list[Product]:
     return list(db.session.scalars(query))
 
 
-def _private_visible(viewer: User | None, question: Question) -> bool:
+def private_visible(viewer: User | None, question) -> bool:
     """Whether to link the private conversation: only for its customer and staff, and only
-    when there is one (a query only for those viewers)."""
+    when there is one (a query only for those viewers). `question`: anything with the
+    question's `id` and `author_id` (its header will do)."""
     if not can_read_private(viewer, question):
         return False
     return (

@@ -254,7 +254,7 @@ def _shared_rendering(question, audience: str, reader=None) -> list[bytes]:
     if pieces is None:
         rows = threads.read_thread_rows(reader, question.id)
         top_badges = badges.thread_top_badges(question.id)
-        private = threads.private_visible(reader, rows)
+        private = threads.private_visible(reader, question)
         holes = Holes()
         blocks = PostBlocks.fetch(post_blocks.keys_for(rows, audience, top_badges, private), holes)
         pieces = blocks.page()  # every block kept: the page is their join, no template runs
