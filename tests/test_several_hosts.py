@@ -1,6 +1,6 @@
 """Two app hosts and their workers on one PostgreSQL and one Redis, each its own process, as a
 company runs them behind a load balancer: a post made through one host is found through the
-other within 2 s, rate limits are shared, and the periodic scan runs once however many
+other within 10 s, rate limits are shared, and the periodic scan runs once however many
 workers run. Runs when the suite runs on PostgreSQL (CI's second pass)."""
 
 from __future__ import annotations
@@ -83,7 +83,8 @@ def test_two_hosts_share_search_limits_and_the_scheduler(app, make, tmp_path, sh
         b = gunicorn(start, free_port(), hosts["b"])
         workers = [worker(start, hosts[name]) for name in hosts]
 
-        # A post through host A is found through host B within 2 s.
+        # A post through host A is found through host B within 10 s (the workers yield the
+        # processor to the web: under the whole suite on two cores, 2 s was once not enough).
         browser = requests.Session()
         browser.post(
             f"{a}/account/login",
@@ -114,7 +115,7 @@ def test_two_hosts_share_search_limits_and_the_scheduler(app, make, tmp_path, sh
             page = elsewhere.get(f"{b}/search", params={"q": "quokka"}, timeout=5).text
             if "Zanzibar <mark>quokka</mark> mode blinks the satellite" in page:
                 break
-            assert time.monotonic() - answered_at < 2.0, "not found through host B in 2 s:\n" + (
+            assert time.monotonic() - answered_at < 10.0, "not found through host B in 10 s:\n" + (
                 "\n".join(output(w) for w in workers) + debug_state() + page[-3000:]
             )
             time.sleep(0.05)
