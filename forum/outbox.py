@@ -9,11 +9,11 @@ revision. A rolled-back transaction writes nothing; a committed one cannot lose 
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from .extensions import db
-from .models import OutboxEvent, Question, utcnow
+from .models import OutboxEvent, utcnow
 from .thread_changes import touch_thread
 
 EVENTS = "outbox_events"
@@ -40,16 +40,12 @@ def emit(
     touch_thread(session, question_id)
 
 
-def write_rows(session: Session, changed: list[int]) -> None:
-    """Called before commit, after the revisions were bumped: the rows for this transaction."""
+def write_rows(session: Session, revisions: dict[int, int]) -> None:
+    """Called before commit, with each changed thread's revision just bumped: the rows for
+    this transaction."""
     events = session.info.pop(EVENTS, [])
-    if not changed and not events:
+    if not revisions and not events:
         return
-    revisions = dict(
-        session.execute(
-            select(Question.id, Question.revision).where(Question.id.in_(changed))
-        ).all()
-    )
     now = utcnow()
     rows = [
         {**event, "revision": revisions.get(event["question_id"], 0)}

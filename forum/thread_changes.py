@@ -11,8 +11,10 @@ them call `touch_thread`.
 
 from __future__ import annotations
 
+from functools import cache
+
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import event, inspect, update
+from sqlalchemy import bindparam, event, inspect, update
 from sqlalchemy.orm import Session
 
 from .models import Answer, Comment, Product, Question
@@ -78,17 +80,27 @@ def _bump_revisions(session: Session) -> None:
         for start in range(0, len(ids), CHUNK):
             settle_threads(session, ids[start : start + CHUNK])
         session.flush()
+    revisions: dict[int, int] = {}
     for start in range(0, len(ids), CHUNK):
-        session.execute(
-            update(Question)
-            .where(Question.id.in_(ids[start : start + CHUNK]))
-            .values(revision=Question.revision + 1)
-            .execution_options(synchronize_session=False)
+        revisions.update(
+            session.execute(_revisions_bump(), {"ids": ids[start : start + CHUNK]}).all()
         )
     bumped.update(ids)
     from .outbox import write_rows
 
-    write_rows(session, ids)
+    write_rows(session, revisions)
+
+
+@cache
+def _revisions_bump():
+    """Each thread bound to `ids` at its next revision, returned: built once."""
+    return (
+        update(Question)
+        .where(Question.id.in_(bindparam("ids", expanding=True)))
+        .values(revision=Question.revision + 1)
+        .returning(Question.id, Question.revision)
+        .execution_options(synchronize_session=False)
+    )
 
 
 @event.listens_for(FlaskSession, "after_rollback")

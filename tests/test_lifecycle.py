@@ -153,8 +153,11 @@ def test_an_unanswered_flag_resolves_itself_and_reopens_when_the_answer_is_hidde
     assert len(flags_of(question, "unanswered")) == 1
 
 
-def test_a_negative_flag_resolves_itself_when_staff_reply_in_public(make):
+@pytest.mark.parametrize("earlier_threads", [0, 3])  # the flag's number is not the thread's
+def test_a_negative_flag_resolves_itself_when_staff_reply_in_public(make, earlier_threads):
     customer, staff = make.user(), make.user(Role.STAFF)
+    for _ in range(earlier_threads):
+        make.question()
     question = make.question(author=customer, body=ANGRY)
     [flag] = flags_of(question, "negative")
     make.comment(question, author=staff, body="Sorry about this, we are refunding the charge now.")

@@ -1,5 +1,7 @@
 """Pages issue a fixed number of SQL statements, whatever the size of the thread (no N+1)."""
 
+from sqlalchemy import select
+
 from forum import local_memory
 from forum.extensions import cache
 from forum.models import Role
@@ -110,3 +112,44 @@ def test_a_cached_list_page_shows_every_change_at_once(client, auth, make, count
     # Staff have lists of their own, with the hidden thread in them.
     auth.login(moderator.email)
     assert "Toaster pops" in client.get("/").get_data(as_text=True)
+
+
+def test_posting_an_answer_settles_a_plain_thread_in_fewer_statements(
+    client, auth, make, count_queries
+):
+    """An answer to a thread with no mark and no flag (most threads) restores the thread's
+    invariants in one statement; one with an accepted answer and a report reads those too.
+    Either way the count does not depend on the thread's size."""
+    from forum.extensions import db
+    from forum.models import Answer, Question
+    from forum.services import marks, moderation
+
+    from .conftest import csrf_token
+    from .factories import done
+
+    plain, small, marked = (build_thread(make, answers=n, comments_per_post=1) for n in (12, 1, 3))
+    accepted = db.session.scalars(
+        select(Answer).where(Answer.question_id == marked.id).order_by(Answer.id)
+    ).first()
+    done(marks.accept_answer(db.session.get(Question, marked.id).author, accepted))
+    done(moderation.report_post(make.user(), db.session.get(Answer, accepted.id), "spam"))
+    threads = [plain.id, small.id, marked.id]
+    auth.login(make.user().email)
+
+    def statements_to_answer(question_id: int) -> int:
+        token = csrf_token(client, f"/questions/{question_id}")
+        with count_queries() as counter:
+            response = client.post(
+                f"/questions/{question_id}/answers",
+                data={"csrf_token": token, "body": "Hold the reset button for ten seconds."},
+            )
+        assert response.status_code == 302
+        assert db.session.get(Question, question_id).answer_count == (
+            db.session.query(Answer).filter_by(question_id=question_id).count()
+        )
+        return counter.count
+
+    on_plain, on_small, on_marked = (statements_to_answer(i) for i in threads)
+    assert on_plain == on_small
+    assert on_plain < on_marked
+    assert on_plain <= 8  # 12 before the marks and flags were read only where there are some

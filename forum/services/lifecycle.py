@@ -32,7 +32,7 @@ import json
 from datetime import datetime, timedelta
 from functools import cache
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, literal_column, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from ..models import (
@@ -154,10 +154,19 @@ def staff_replied_since(question_id: int, since) -> object:
     return or_(*public, private)
 
 
+# Written out: in RETURNING, SQLAlchemy names columns without their table, and inside this
+# subquery a bare "id" would be the flag's own.
+_HAS_FLAGS = literal_column(
+    f"EXISTS (SELECT 1 FROM {Flag.__tablename__}"
+    f" WHERE {Flag.__tablename__}.question_id = {Question.__tablename__}.id)"
+)
+
+
 @cache
 def _counts_update():
     """Invariants 1, 2 and 7 for the threads bound to `ids`: one statement, built once (its
-    subqueries took longer to build in Python than the database takes to run them)."""
+    subqueries took longer to build in Python than the database takes to run them). It
+    returns what says whether a thread's marks and flags need looking at."""
     return (
         update(Question)
         .where(Question.id.in_(bindparam("ids", expanding=True)))
@@ -166,25 +175,39 @@ def _counts_update():
             comment_count=visible_comment_count(Question.id),
             **first_answer_values(),
         )
+        .returning(
+            Question.id,
+            Question.accepted_answer_id,
+            Question.verified_answer_id,
+            _HAS_FLAGS,
+        )
         .execution_options(synchronize_session=False)
     )
 
 
 def settle_threads(session: Session, ids: list[int]) -> None:
     """Restore the invariants of these threads within the current transaction (a few
-    statements for any number of threads)."""
+    statements for any number of threads; one for threads with no mark and no flag, as most
+    are when an answer or a comment is posted)."""
     if not ids:
         return
-    session.execute(_counts_update(), {"ids": ids})
+    rows = session.execute(_counts_update(), {"ids": ids}).all()
+    ids = [
+        thread for thread, accepted, verified, flagged in rows if accepted or verified or flagged
+    ]
+    if not ids:
+        return
     questions = session.scalars(
         select(Question).where(Question.id.in_(ids)).execution_options(populate_existing=True)
     ).all()
     marked = [
         i for q in questions for i in (q.accepted_answer_id, q.verified_answer_id) if i is not None
     ]
-    answers = {
-        a.id: a for a in session.scalars(select(Answer).where(Answer.id.in_(marked or [-1])))
-    }
+    answers = (
+        {a.id: a for a in session.scalars(select(Answer).where(Answer.id.in_(marked)))}
+        if marked
+        else {}
+    )
     flags: dict[int, list[Flag]] = {}
     for flag in session.scalars(
         select(Flag).where(Flag.question_id.in_(ids)).order_by(Flag.id.desc())

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from ..extensions import db, insert_unless_taken
 from ..markup import render_markdown
@@ -182,9 +182,7 @@ def post_answer(author: User, question_id: int, body: str) -> Answer:
         created_at=now,
     )
     db.session.add(answer)
-    db.session.execute(
-        update(Question).where(Question.id == question.id).values(last_activity_at=now)
-    )
+    question.last_activity_at = now  # flushed with the post: no statement of its own
     db.session.flush()
     emit("answer_posted", question.id, f"answer:{answer.id}", author.id)
     watch_automatically(author, question.id, "answered")
@@ -222,9 +220,7 @@ def post_comment(
         created_at=now,
     )
     db.session.add(comment)
-    db.session.execute(
-        update(Question).where(Question.id == question.id).values(last_activity_at=now)
-    )
+    question.last_activity_at = now  # flushed with the post: no statement of its own
     db.session.flush()
     emit("comment_posted", question.id, f"comment:{comment.id}", author.id)
     watch_automatically(author, question.id, "commented")
