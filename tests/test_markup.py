@@ -4,6 +4,8 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from forum.extensions import db
 from forum.markup import render_markdown, sanitize_html
@@ -149,3 +151,79 @@ def test_plain_text_of_stored_html():
     html = render_markdown('Use **AT&T** <abbr title="a > b">x</abbr> & [docs](https://e.x "t>x")')
     text = " ".join(plain_text(html).split())
     assert text == "Use AT&T x & docs"
+
+
+# Sanitising and Markdown take shortcuts for text with no address and for a plain line; each
+# must give exactly what the whole way gives.
+def _whole_way_sanitized(html: str) -> str:
+    from forum.markup import _cleaner
+
+    return _cleaner.clean(html or "")
+
+
+def _whole_way_rendered(source: str) -> str:
+    from forum.markup import _converter, defuse
+
+    converter = _converter()
+    try:
+        html = converter.convert(defuse(source or ""))
+    finally:
+        converter.reset()
+    return _whole_way_sanitized(html)
+
+
+# fmt: off
+HTML_PIECES = st.lists(
+    st.sampled_from(
+        ["<p>", "</p>", "<span>", "</span>", "<b>", "</b>", "<a href=\"/in/site\">", "</a>",
+         "<a href=\"mailto:x@y.org\">", "<img src=\"https://pics.example.net/a.png\">",
+         "<!-- c -->", "<script>", "</script>", "<code>", "</code>", "<pre>", "</pre>",
+         ".", ". ", ".c", "com", "example", "www", "(", ")", "&", "&amp;", "&#46;", "@", "/",
+         "K", "\u212a", " ", "\n", "1", "http:", "//", "é", "<", ">", '"']
+    ),
+    max_size=14,
+).map("".join)
+# fmt: on
+
+
+@settings(max_examples=400, deadline=None)
+@given(HTML_PIECES)
+def test_sanitising_text_without_an_address_gives_what_the_whole_way_gives(html):
+    assert sanitize_html(html) == _whole_way_sanitized(html)
+
+
+# fmt: off
+LINES = st.lists(
+    st.sampled_from(
+        ["word", "Wörd", "2", "10", ".", ",", ";", ":", "?", "!", "'", '"', "(", ")", "/", "@",
+         "$", "%", " ", "  ", "*", "_", "`", "#", "-", "+", "[", "]", "<b>", "&", "\t", "\n",
+         "1.", "3)", "example.com", "=", "|", "~", "\\"]
+    ),
+    max_size=12,
+).map("".join)
+# fmt: on
+
+
+@settings(max_examples=400, deadline=None)
+@given(LINES)
+def test_a_plain_line_renders_as_markdown_would_render_it(source):
+    assert render_markdown(source) == _whole_way_rendered(source)
+
+
+def test_tags_the_sanitiser_drops_cannot_hide_an_address():
+    # The source has no "dot and a letter"; once <span> is dropped the text has one.
+    html = sanitize_html("<p>see example.<span></span>com now</p>")
+    assert '<a href="http://example.com" rel="nofollow ugc noopener">example.com</a>' in html
+    assert render_markdown("Plain line, no address here") == "<p>Plain line, no address here</p>"
+    assert 'rel="nofollow ugc noopener"' in sanitize_html('<a href="/help">help</a>')
+
+
+def test_the_shortcuts_agree_with_the_whole_way_on_a_real_site():
+    from forum.importer import _find, _rows
+
+    folder = require_shared_data("stackexchange", "iot.stackexchange.com")
+    bodies = [row.get("Body", "") for row in _rows(_find(folder, "Posts"))]
+    comments = [row.get("Text", "") for row in _rows(_find(folder, "Comments"))]
+    assert len(bodies) > 800 and len(comments) > 1500
+    assert [b for b in bodies if sanitize_html(b) != _whole_way_sanitized(b)] == []
+    assert [c for c in comments if render_markdown(c) != _whole_way_rendered(c)] == []
