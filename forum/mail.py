@@ -18,7 +18,7 @@ from email.message import EmailMessage
 from email.utils import formataddr, parseaddr
 from pathlib import Path
 
-from flask import current_app, render_template, url_for
+from flask import current_app, url_for
 from sqlalchemy import func, select
 
 from . import signed
@@ -148,9 +148,16 @@ def _message(user: User, subject: str, template: str, message_id: str, topic: st
     message["List-Unsubscribe"] = f"<{unsubscribe}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(render_template(f"mail/{template}.txt", **context))
-    message.add_alternative(render_template(f"mail/{template}.html", **context), subtype="html")
+    message.set_content(_render(f"mail/{template}.txt", context))
+    message.add_alternative(_render(f"mail/{template}.html", context), subtype="html")
     return message
+
+
+def _render(name: str, context: dict) -> str:
+    """A mail's template with what the mail gives it and nothing else: not the site's
+    context processors, which read the reader's session and counts for a page's header
+    (two queries a mail, for nothing a mail shows)."""
+    return current_app.jinja_env.get_template(name).render(context)
 
 
 def open_link(notification: Notification) -> str:

@@ -34,6 +34,10 @@ TITLE_BOOST = 3.0
 # Similar questions below this share of the best one's score are left out.
 RELEVANCE_BAR = 0.35
 WRITE_LOCK_TIMEOUT = 30.0  # seconds a writer waits for another process's lock
+# How often a waiting writer looks for the lock again (a background merge holds it): with
+# Whoosh's usual pause (0.05 s) the next batch of posts could wait up to that much longer than
+# the merge to be indexed.
+WRITE_LOCK_POLL = 0.005
 # Snippets come from the first part of a thread (question, then marked answers first): keeping
 # only that stored makes hits cheap to load and to highlight. The whole thread is indexed.
 EXCERPT_CHARS = 1500
@@ -307,7 +311,9 @@ class SearchIndex:
 
     def _writer(self):
         self._follow()
-        return self._index.writer(timeout=WRITE_LOCK_TIMEOUT, delay=0.05, **WRITER_OPTIONS)
+        return self._index.writer(
+            timeout=WRITE_LOCK_TIMEOUT, delay=WRITE_LOCK_POLL, **WRITER_OPTIONS
+        )
 
     def index_threads(self, documents: Iterable[ThreadDocument]) -> int:
         """Add or replace these threads. Returns how many were written."""

@@ -117,3 +117,17 @@ def test_mail_waits_while_the_server_is_away_and_goes_when_it_is_back(app, make,
     finally:
         server.stop()
     assert len(box.messages) == 1
+
+
+def test_a_mail_shows_the_words_as_typed(app, make, mailbox):
+    alice = make.user(name="Alice <Asker>", email="alice@example.com")
+    bob = make.user(name="Bob & Co")
+    question = make.question(author=alice, title="Router <b>drops</b> wifi & more")
+    make.answer(question, author=bob, body="Try <i>this</i> & that")
+    assert send_pending() == 1
+    [(_recipients, mail)] = mailbox.messages
+    text = mail.get_body(("plain",)).get_content()
+    html = mail.get_body(("html",)).get_content()
+    assert "Router <b>drops</b> wifi & more" in text and "Try <i>this</i> & that" in text
+    assert "Router &lt;b&gt;drops&lt;/b&gt; wifi &amp; more" in html
+    assert "Try &lt;i&gt;this&lt;/i&gt; &amp; that" in html and "<b>" not in html
