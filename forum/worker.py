@@ -37,6 +37,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from functools import cache
 
 from flask import current_app
 from sqlalchemy import delete, select, update
@@ -44,7 +45,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from search.index import die_with_parent
 
-from .extensions import db, take_write_lock
+from .extensions import db, read_plain, take_write_lock
 from .models import Answer, Comment, OutboxEvent, Question, utcnow
 from .search_sync import sync_threads
 
@@ -184,6 +185,20 @@ def notify_batch(limit: int = NOTIFY_BATCH) -> int:
             _mark_notified(ids)
             db.session.commit()
     return len(ids)
+
+
+@cache
+def _untold_statement():
+    return select(OutboxEvent.id).where(OutboxEvent.notified_at.is_(None)).limit(1)
+
+
+def anything_to_tell() -> bool:
+    """Whether a row waits for the notification lane: the lane's look while idle (fifty a
+    second), one indexed statement through the driver alone. Looking with the ORM's query,
+    as `notify_batch` claims rows, kept 8.6% of a core busy on an idle site."""
+    found = read_plain(_untold_statement(), {})
+    db.session.rollback()
+    return bool(found)
 
 
 def _mark_notified(ids: list[int]) -> None:
@@ -473,7 +488,7 @@ def _notification_lane(app, poll: float, stop: threading.Event) -> None:
         try:
             while not stop.is_set():
                 try:
-                    told = notify_batch()
+                    told = notify_batch() if anything_to_tell() else 0
                 except DBAPIError as error:
                     db.session.rollback()
                     log.warning(

@@ -635,3 +635,20 @@ def test_a_mail_that_cannot_be_made_does_not_hold_up_the_rest(app, make, people)
     assert send_pending() == 1
     assert sorted(mail_states(alice)) == ["none", "sent"]
     assert len(mails_in(app)) == 1
+
+
+def test_the_idle_lane_sees_a_new_row_at_its_next_look(make, people):
+    """The notification lane looks with one light statement while idle; it must see each row
+    that waits, and nothing once the row is told."""
+    from forum.worker import anything_to_tell, notify_batch
+
+    alice, bob, *_ = people
+    question = make.question(author=alice)
+    assert not anything_to_tell()
+    answer = posting.post_answer(bob, question.id, "Reset it, then pair it again.")
+    db.session.commit()
+    assert anything_to_tell()
+    while notify_batch():
+        pass
+    assert not anything_to_tell()
+    assert inbox_of(alice) == [("answer", f"answer:{answer.id}")]
