@@ -179,3 +179,19 @@ def test_cli_creates_staff_and_moderators(runner):
     )
     assert again.exit_code != 0
     assert "already exists" in again.output
+
+
+def test_a_signed_in_reader_is_loaded_with_every_value_the_orm_would_give(make):
+    """`signed_in_user` reads the row through the driver and applies the columns' types
+    itself: the user it gives must equal the ORM's, times with their zone included."""
+    from forum.services.accounts import _USER_ATTRIBUTES, signed_in_user, start_session
+
+    user = make.user(name="Sam Signed")
+    token = start_session(user, "a browser")
+    db.session.commit()
+    expected = {key: getattr(db.session.get(User, user.id), key) for key in _USER_ATTRIBUTES}
+    db.session.expunge_all()
+    loaded = signed_in_user(f"{user.id}:{token}")
+    assert {key: getattr(loaded, key) for key in _USER_ATTRIBUTES} == expected
+    assert loaded.created_at.tzinfo is not None and loaded.active is True
+    assert signed_in_user(f"{user.id}:not-the-token") is None

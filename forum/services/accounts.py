@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import bindparam, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..extensions import as_loaded, db, insert_unless_taken, read_rows
+from ..extensions import as_loaded, db, insert_unless_taken, read_plain
 from ..models import LoginSession, Role, User, utcnow
 from .errors import InvalidInput
 
@@ -171,17 +171,40 @@ def signed_in_user(session_id: str) -> User | None:
     signed out, not expired, the account active. One query.
 
     Every signed-in request runs it, and the ORM's loading of one entity cost twice the
-    statement: the row is read plainly and made the session's `User` as if loaded
+    statement: the row is read through the driver alone (`read_plain`), its values made
+    what the columns' types make them, and made the session's `User` as if loaded
     (`as_loaded`)."""
     user_id, _, token = session_id.partition(":")
     if not user_id.isdigit() or not token:
         return None
-    row = read_rows(
+    dialect = db.session.get_bind().dialect
+    now_processor, processors = _user_row_processors(dialect)
+    now = utcnow()
+    rows = read_plain(
         _signed_in_statement(),
-        {"user_id": int(user_id), "token_hash": _token_hash(token), "now": utcnow()},
-    ).first()
-    if row is None:
+        {
+            "user_id": int(user_id),
+            "token_hash": _token_hash(token),
+            "now": now_processor(now) if now_processor else now,
+        },
+    )
+    if not rows:
         return None
-    user = as_loaded(User, dict(zip(_USER_ATTRIBUTES, row, strict=True)))
+    values = {
+        key: process(value) if process and value is not None else value
+        for key, process, value in zip(_USER_ATTRIBUTES, processors, rows[0], strict=True)
+    }
+    user = as_loaded(User, values)
     user.login_token = token
     return user
+
+
+@functools.cache
+def _user_row_processors(dialect):
+    """What the driver's values go through for the `now` parameter and each user column,
+    as SQLAlchemy's own execution would put them (None: nothing)."""
+    now = LoginSession.__table__.c.expires_at.type.dialect_impl(dialect).bind_processor(dialect)
+    columns = [User.__mapper__.columns[key] for key in _USER_ATTRIBUTES]
+    return now, tuple(
+        column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+    )
