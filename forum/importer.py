@@ -130,14 +130,16 @@ def _existing_keys(model, prefix: str) -> dict[str, int]:
 
 
 def _insert_returning_ids(model, rows: list[dict]) -> list[int]:
+    """Insert the rows (a model's columns by name) and return their new ids in order.
+
+    Through the table, not the ORM's bulk insert, which processed every row's values in
+    Python again (a third of an import's own work, beside the rendering)."""
+    table = model.__table__
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    connection = db.session.connection()
     ids: list[int] = []
     for start in range(0, len(rows), BATCH):
-        chunk = rows[start : start + BATCH]
-        ids.extend(
-            db.session.scalars(
-                insert(model).returning(model.id, sort_by_parameter_order=True), chunk
-            )
-        )
+        ids.extend(connection.execute(statement, rows[start : start + BATCH]).scalars())
     return ids
 
 
