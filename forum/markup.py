@@ -120,21 +120,20 @@ def image_hosts() -> frozenset[str]:
     return _allowed_image_hosts
 
 
-_cleaner = bleach.Cleaner(
-    tags=ALLOWED_TAGS,
-    attributes=ALLOWED_ATTRIBUTES,
-    protocols=ALLOWED_PROTOCOLS,
-    strip=True,
-    strip_comments=True,
-    filters=[
-        _ExternalImagesAsLinks,
-        partial(
-            LinkifyFilter,
-            callbacks=[_set_rel],
-            skip_tags={"pre", "code"},
-            url_re=_LINEAR_URL_RE,
-        ),
-    ],
+def _allow_list(links_filter) -> bleach.Cleaner:
+    """The allow-list, with `links_filter` last (what becomes of links and addresses)."""
+    return bleach.Cleaner(
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        protocols=ALLOWED_PROTOCOLS,
+        strip=True,
+        strip_comments=True,
+        filters=[_ExternalImagesAsLinks, links_filter],
+    )
+
+
+_cleaner = _allow_list(
+    partial(LinkifyFilter, callbacks=[_set_rel], skip_tags={"pre", "code"}, url_re=_LINEAR_URL_RE)
 )
 
 
@@ -153,14 +152,7 @@ class _LinksRel(Filter):
 # of the sanitising. This cleaner is the same but for that search. Every address the linkifier
 # finds has a dot followed by a letter (its top-level domain); text without one has none.
 _DOT_WORD = re.compile(r"\.\w")
-_cleaner_without_linkify = bleach.Cleaner(
-    tags=ALLOWED_TAGS,
-    attributes=ALLOWED_ATTRIBUTES,
-    protocols=ALLOWED_PROTOCOLS,
-    strip=True,
-    strip_comments=True,
-    filters=[_ExternalImagesAsLinks, _LinksRel],
-)
+_cleaner_without_linkify = _allow_list(_LinksRel)
 
 
 def sanitize_html(html: str) -> str:
@@ -200,12 +192,16 @@ def render_markdown(source: str) -> str:
     """Turn a post's Markdown source into the sanitised HTML that pages show."""
     if source and _PLAIN_LINE.fullmatch(source):
         return sanitize_html(f"<p>{html_lib.escape(source, quote=False)}</p>")
+    return sanitize_html(markdown_html(source))
+
+
+def markdown_html(source: str) -> str:
+    """Markdown's HTML for `source`, before sanitising."""
     converter = _converter()
     try:
-        html = converter.convert(defuse(source or ""))
+        return converter.convert(defuse(source or ""))
     finally:
         converter.reset()
-    return sanitize_html(html)
 
 
 # Python-Markdown looks for the end of a link from every "[" (and from every "(" after "]"), and

@@ -162,14 +162,9 @@ def _whole_way_sanitized(html: str) -> str:
 
 
 def _whole_way_rendered(source: str) -> str:
-    from forum.markup import _converter, defuse
+    from forum.markup import markdown_html
 
-    converter = _converter()
-    try:
-        html = converter.convert(defuse(source or ""))
-    finally:
-        converter.reset()
-    return _whole_way_sanitized(html)
+    return _whole_way_sanitized(markdown_html(source))
 
 
 # fmt: off
