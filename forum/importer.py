@@ -133,7 +133,8 @@ def _insert_returning_ids(model, rows: list[dict]) -> list[int]:
     """Insert the rows (a model's columns by name) and return their new ids in order.
 
     Through the table, not the ORM's bulk insert, which processed every row's values in
-    Python again (a third of an import's own work, beside the rendering)."""
+    Python again: the inserts were 0.69 s of the importing process's 1.15 s of processor
+    on one dump (the rendering is in other processes)."""
     table = model.__table__
     statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     connection = db.session.connection()

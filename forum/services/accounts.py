@@ -199,12 +199,19 @@ def signed_in_user(session_id: str) -> User | None:
     return user
 
 
-@functools.cache
+_ROW_PROCESSORS: dict = {}  # dialect name -> what `_user_row_processors` gives
+
+
 def _user_row_processors(dialect):
     """What the driver's values go through for the `now` parameter and each user column,
-    as SQLAlchemy's own execution would put them (None: nothing)."""
-    now = LoginSession.__table__.c.expires_at.type.dialect_impl(dialect).bind_processor(dialect)
-    columns = [User.__mapper__.columns[key] for key in _USER_ATTRIBUTES]
-    return now, tuple(
-        column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
-    )
+    as SQLAlchemy's own execution would put them (None: nothing). Kept per dialect name, as
+    `read_plain` keeps its statements: every test's app has an engine of its own."""
+    found = _ROW_PROCESSORS.get(dialect.name)
+    if found is None:
+        expires = LoginSession.__table__.c.expires_at.type.dialect_impl(dialect)
+        columns = [User.__mapper__.columns[key] for key in _USER_ATTRIBUTES]
+        found = _ROW_PROCESSORS[dialect.name] = (
+            expires.bind_processor(dialect),
+            tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns),
+        )
+    return found
